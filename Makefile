@@ -1,0 +1,47 @@
+# The two commands: `make run` and `make test`. Tools and test binaries go
+# into .cache/ (ignored) and are reused when present.
+GO        ?= go
+BINARY    := coredns
+GOFLAGS   ?=
+TEST_TIMEOUT ?= 75m
+
+.PHONY: all build run test unit e2e deps test-bins bench vet fmt clean
+
+all: build
+
+build:
+	$(GO) build -o $(BINARY) ./cmd/coredns
+
+# Serve Corefile.example on 127.0.0.1:1053 (no cluster needed).
+run: build
+	./$(BINARY) -conf Corefile.example
+
+# What the tests need on this machine: dig/kdig, a secondary (Knot),
+# dnsperf, moto_server, and etcd + kube-apiserver built from Go modules.
+deps:
+	hack/deps.sh
+	hack/testbins.sh
+
+test-bins:
+	hack/testbins.sh
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)
+	$(GO) vet ./...
+
+# Every test, end-to-end included.
+test: deps build vet
+	CI=$${CI:-true} $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+unit:
+	$(GO) test -count=1 ./plugin/... ./cmd/...
+
+e2e: deps build
+	CI=$${CI:-true} $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./test/...
+
+# Benchmarks: ServeDNS vs the file plugin, propagation latency, heap, dnsperf.
+bench: deps build
+	hack/bench.sh
+
+clean:
+	rm -f $(BINARY)

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Builds the real components the end-to-end tests run against, from Go
+# modules, into .cache/bin (ignored), and reuses them when present:
+#   etcd            go.etcd.io/etcd/server/v3
+#   kube-apiserver  k8s.io/kubernetes/cmd/kube-apiserver
+# k8s.io/kubernetes and etcd's server module both replace their sibling
+# modules with local paths, so neither can be `go install`ed directly; each is
+# built from a small generated module whose replace lines point the siblings
+# at their published versions instead.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cache=${CLUSTERZONE_CACHE:-$top/.cache}
+bin=$cache/bin
+K8S_VERSION=${K8S_VERSION:-v1.37.2}
+ETCD_VERSION=${ETCD_VERSION:-v3.7.2}
+mkdir -p "$bin" "$cache/build"
+
+stamp_ok() { [ -x "$bin/$1" ] && [ "$(cat "$bin/$1.version" 2>/dev/null)" = "$2" ]; }
+
+build_etcd() {
+  stamp_ok etcd "$ETCD_VERSION" && return 0
+  echo "building etcd $ETCD_VERSION (once per machine, about a minute)..." >&2
+  local d=$cache/build/etcd
+  rm -rf "$d" && mkdir -p "$d" && cd "$d"
+  cat > go.mod <<MOD
+module clusterzone.local/build/etcd
+
+go 1.26
+
+require go.etcd.io/etcd/server/v3 $ETCD_VERSION
+
+replace (
+	go.etcd.io/etcd/api/v3 => go.etcd.io/etcd/api/v3 $ETCD_VERSION
+	go.etcd.io/etcd/client/pkg/v3 => go.etcd.io/etcd/client/pkg/v3 $ETCD_VERSION
+	go.etcd.io/etcd/client/v3 => go.etcd.io/etcd/client/v3 $ETCD_VERSION
+	go.etcd.io/etcd/pkg/v3 => go.etcd.io/etcd/pkg/v3 $ETCD_VERSION
+)
+MOD
+  printf '//go:build tools\n\npackage tools\n\nimport _ "go.etcd.io/etcd/server/v3"\n' > tools.go
+  go mod tidy >/dev/null
+  go build -o "$bin/etcd" go.etcd.io/etcd/server/v3
+  echo "$ETCD_VERSION" > "$bin/etcd.version"
+}
+
+build_kube_apiserver() {
+  stamp_ok kube-apiserver "$K8S_VERSION" && return 0
+  echo "building kube-apiserver $K8S_VERSION (once per machine, about 10 minutes)..." >&2
+  local d=$cache/build/kube-apiserver staging
+  rm -rf "$d" && mkdir -p "$d" && cd "$d"
+  # The staging modules are published as k8s.io/<repo> v0.Y.Z for kubernetes v1.Y.Z.
+  local minor=v0.${K8S_VERSION#v1.}
+  staging=$(curl -fsS "${GOPROXY_URL:-https://proxy.golang.org}/k8s.io/kubernetes/@v/$K8S_VERSION.mod" |
+    sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p')
+  {
+    echo "module clusterzone.local/build/kube-apiserver"
+    echo
+    echo "go 1.26"
+    echo
+    echo "require k8s.io/kubernetes $K8S_VERSION"
+    echo
+    echo "replace ("
+    for m in $staging; do echo "	$m => $m $minor"; done
+    echo ")"
+  } > go.mod
+  printf '//go:build tools\n\npackage tools\n\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver"\n' > tools.go
+  go mod tidy >/dev/null
+  go build -o "$bin/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
+  echo "$K8S_VERSION" > "$bin/kube-apiserver.version"
+}
+
+case "${1:-all}" in
+  etcd) build_etcd ;;
+  kube-apiserver) build_kube_apiserver ;;
+  all) build_etcd; build_kube_apiserver ;;
+  *) echo "usage: $0 [etcd|kube-apiserver|all]" >&2; exit 2 ;;
+esac

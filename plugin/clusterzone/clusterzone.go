@@ -1,0 +1,201 @@
+// Package clusterzone is a CoreDNS plugin that serves DNS records straight
+// from cluster state: Kubernetes Services carrying ExternalDNS annotations
+// (or Service manifest files), answered authoritatively from an in-memory
+// dual-stack record table, and optionally mirrored to Amazon Route 53.
+package clusterzone
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/table"
+
+	"github.com/coredns/coredns/plugin"
+	"github.com/coredns/coredns/plugin/pkg/fall"
+	"github.com/coredns/coredns/request"
+	"github.com/miekg/dns"
+)
+
+// SOA timers of the zones (seconds).
+const (
+	soaRefresh = 7200
+	soaRetry   = 1800
+	soaExpire  = 1209600
+)
+
+// Clusterzone is the plugin handler of one server block.
+type Clusterzone struct {
+	Next  plugin.Handler
+	Zones []string
+	Fall  fall.F
+
+	view    table.View
+	nsLabel string       // NS name relative to each zone ("ns1"), or "" when nsName is absolute
+	nsName  string       // absolute NS name, when configured outside the zones
+	nsAddrs []netip.Addr // glue
+
+	shared *shared
+	notify *notifier
+}
+
+// setNS sets the NS name and its addresses; the default is ns1.<zone> with
+// no addresses (a Service may publish them, or configure `ns`).
+func (cz *Clusterzone) setNS(name string, addrs []netip.Addr) {
+	cz.nsAddrs = addrs
+	if name == "" {
+		cz.nsLabel = "ns1"
+		return
+	}
+	for _, z := range cz.Zones {
+		if dns.IsSubDomain(z, name) && name != z {
+			cz.nsLabel = strings.TrimSuffix(name, "."+z)
+			if len(cz.Zones) == 1 {
+				return
+			}
+		}
+	}
+	cz.nsLabel, cz.nsName = "", name
+}
+
+// nsFor returns the NS name of zone.
+func (cz *Clusterzone) nsFor(zone string) string {
+	if cz.nsLabel != "" {
+		return cz.nsLabel + "." + zone
+	}
+	return cz.nsName
+}
+
+// ServeDNS implements the plugin.Handler interface.
+func (cz *Clusterzone) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+	state := request.Request{W: w, Req: r}
+	qname := state.Name()
+	zone := plugin.Zones(cz.Zones).Matches(qname)
+	if zone == "" {
+		return plugin.NextOrFailure(cz.Name(), cz.Next, ctx, w, r)
+	}
+	st := cz.shared.Store()
+	if st == nil || !st.Synced() {
+		// Not loaded yet: a SERVFAIL, never a false NXDOMAIN.
+		return dns.RcodeServerFailure, nil
+	}
+	t := st.Table()
+	qtype := state.QType()
+
+	m := new(dns.Msg)
+	m.SetReply(r)
+	m.Authoritative = true
+
+	answer, exists := cz.lookup(t, zone, qname, qtype)
+	if !exists {
+		if cz.Fall.Through(qname) {
+			return plugin.NextOrFailure(cz.Name(), cz.Next, ctx, w, r)
+		}
+		m.Rcode = dns.RcodeNameError
+	}
+	m.Answer = answer
+	if len(answer) == 0 {
+		m.Ns = []dns.RR{cz.soa(t, zone)}
+	} else if qname == zone && qtype == dns.TypeNS {
+		m.Extra = cz.glue(zone)
+	}
+	w.WriteMsg(m)
+	return dns.RcodeSuccess, nil
+}
+
+// lookup returns the answer records for qname/qtype and whether the name exists.
+func (cz *Clusterzone) lookup(t *table.Table, zone, qname string, qtype uint16) ([]dns.RR, bool) {
+	if qname == zone {
+		switch qtype {
+		case dns.TypeSOA:
+			return []dns.RR{cz.soa(t, zone)}, true
+		case dns.TypeNS:
+			return []dns.RR{cz.ns(zone)}, true
+		}
+	}
+	if qname == cz.nsFor(zone) && len(cz.nsAddrs) > 0 {
+		return filterType(cz.glue(zone), qtype), true
+	}
+	a := t.Lookup(zone, qname)
+	if !a.Exists {
+		return nil, false
+	}
+	if a.Entry == nil {
+		if qname == zone && qtype == dns.TypeANY {
+			return []dns.RR{cz.soa(t, zone)}, true
+		}
+		return nil, true
+	}
+	var rrs []dns.RR
+	if qtype == dns.TypeANY {
+		// RFC 8482: answer ANY with one RRset that exists rather than all of them.
+		for _, qt := range []uint16{dns.TypeA, dns.TypeAAAA, dns.TypeTXT} {
+			if rrs = a.Entry.Records(qt, cz.view); len(rrs) > 0 {
+				break
+			}
+		}
+	} else {
+		rrs = a.Entry.Records(qtype, cz.view)
+	}
+	if a.Wildcard && len(rrs) > 0 {
+		// RFC 4592: the synthesized records carry the query name.
+		out := make([]dns.RR, len(rrs))
+		for i, rr := range rrs {
+			out[i] = dns.Copy(rr)
+			out[i].Header().Name = qname
+		}
+		rrs = out
+	}
+	return rrs, true
+}
+
+// soa returns the SOA record of zone with its current serial.
+func (cz *Clusterzone) soa(t *table.Table, zone string) dns.RR {
+	ttl := cz.shared.cfg.translate.DefaultTTL
+	return &dns.SOA{
+		Hdr:     dns.RR_Header{Name: zone, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: ttl},
+		Ns:      cz.nsFor(zone),
+		Mbox:    "hostmaster." + zone,
+		Serial:  t.Serial(zone),
+		Refresh: soaRefresh,
+		Retry:   soaRetry,
+		Expire:  soaExpire,
+		Minttl:  ttl,
+	}
+}
+
+// ns returns the NS record of zone.
+func (cz *Clusterzone) ns(zone string) dns.RR {
+	return &dns.NS{
+		Hdr: dns.RR_Header{Name: zone, Rrtype: dns.TypeNS, Class: dns.ClassINET, Ttl: cz.shared.cfg.translate.DefaultTTL},
+		Ns:  cz.nsFor(zone),
+	}
+}
+
+// glue returns the A and AAAA records of the NS name.
+func (cz *Clusterzone) glue(zone string) []dns.RR {
+	name := cz.nsFor(zone)
+	ttl := cz.shared.cfg.translate.DefaultTTL
+	out := make([]dns.RR, 0, len(cz.nsAddrs))
+	for _, ip := range cz.nsAddrs {
+		if ip.Is4() {
+			out = append(out, &dns.A{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: ttl}, A: ip.AsSlice()})
+		} else {
+			out = append(out, &dns.AAAA{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeAAAA, Class: dns.ClassINET, Ttl: ttl}, AAAA: ip.AsSlice()})
+		}
+	}
+	return out
+}
+
+func filterType(rrs []dns.RR, qtype uint16) []dns.RR {
+	var out []dns.RR
+	for _, rr := range rrs {
+		if rr.Header().Rrtype == qtype || (qtype == dns.TypeANY && len(out) == 0) {
+			out = append(out, rr)
+		}
+	}
+	return out
+}
+
+// Name implements the plugin.Handler interface.
+func (cz *Clusterzone) Name() string { return pluginName }

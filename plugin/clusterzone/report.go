@@ -1,0 +1,61 @@
+package clusterzone
+
+import (
+	"strings"
+
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/source/kube"
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/table"
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/translate"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// reporter turns what the store does into log lines, metrics and Kubernetes
+// Events on the Services concerned.
+type reporter struct {
+	ownerID string
+	events  kube.EventRecorder // nil: no events
+}
+
+// Problem implements store.Observer.
+func (r *reporter) Problem(svc *corev1.Service, p translate.Problem) {
+	invalidCount.WithLabelValues(p.Reason).Inc()
+	log.Warningf("Service %s/%s: %s", svc.Namespace, svc.Name, p.Message)
+	if r.events != nil && svc.UID != "" {
+		r.events.Event(svc, corev1.EventTypeWarning, "InvalidDNSAnnotation", p.Message)
+	}
+}
+
+// Skipped implements store.Observer.
+func (r *reporter) Skipped(svc *corev1.Service, reason string) {
+	label := "ignore"
+	if strings.HasPrefix(reason, "controller") {
+		label = "controller"
+	}
+	skippedCount.WithLabelValues(label).Inc()
+	log.Infof("Service %s/%s skipped: %s", svc.Namespace, svc.Name, reason)
+}
+
+// Conflict implements store.Observer.
+func (r *reporter) Conflict(loser *corev1.Service, c table.Conflict) {
+	conflictCount.Inc()
+	msg := "name " + c.Name + " is already published by Service " + c.Winner.Key + " (the older Service keeps it)"
+	log.Warningf("Service %s: %s", c.Loser.Key, msg)
+	if r.events != nil && loser != nil && loser.UID != "" {
+		r.events.Event(loser, corev1.EventTypeWarning, "DNSNameConflict", msg)
+	}
+}
+
+// Applied implements store.Observer.
+func (r *reporter) Applied(ch table.Change) {
+	changeCount.Add(float64(len(ch.Names)))
+}
+
+// gauges refreshes the table gauges after a change.
+func (r *reporter) gauges(t *table.Table) {
+	for _, z := range t.Zones() {
+		serialGauge.WithLabelValues(z).Set(float64(t.Serial(z)))
+	}
+	namesGauge.Set(float64(t.Len()))
+	servicesGauge.Set(float64(t.OwnerCount()))
+}

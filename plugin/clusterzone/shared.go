@@ -1,0 +1,205 @@
+package clusterzone
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"sync"
+
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/resolver"
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/route53"
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/source/kube"
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/source/manifests"
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/store"
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/table"
+
+	"github.com/coredns/caddy"
+	"k8s.io/client-go/kubernetes"
+)
+
+// shared is the source, resolver and record table that every server block
+// with the same configuration uses: one watcher per process, however many
+// views and zones read it. It lives in the caddy instance's storage, so a
+// Corefile reload builds a fresh one and the old one is released.
+type shared struct {
+	cfg sharedConfig
+
+	mu      sync.Mutex
+	zones   map[string]bool
+	refs    int
+	started bool
+	cancel  context.CancelFunc
+	done    sync.WaitGroup
+
+	store    *store.Store
+	resolver *resolver.Resolver
+	mirror   *route53.Mirror
+}
+
+type sharedKey string
+
+// acquireShared returns the shared state for cfg, creating it on first use,
+// and counts one more user.
+func acquireShared(c *caddy.Controller, cfg sharedConfig) *shared {
+	k := sharedKey(cfg.key())
+	s, _ := c.Get(k).(*shared)
+	if s == nil {
+		s = &shared{cfg: cfg, zones: map[string]bool{}}
+		c.Set(k, s)
+	}
+	s.mu.Lock()
+	s.refs++
+	s.mu.Unlock()
+	return s
+}
+
+func (s *shared) addZones(zones []string) {
+	s.mu.Lock()
+	for _, z := range zones {
+		s.zones[z] = true
+	}
+	s.mu.Unlock()
+}
+
+// Store returns the store once started, nil before.
+func (s *shared) Store() *store.Store {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.store
+}
+
+// start starts the source (once, whichever block starts first).
+func (s *shared) start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return nil
+	}
+	zones := make([]string, 0, len(s.zones))
+	for z := range s.zones {
+		zones = append(zones, z)
+	}
+	sort.Strings(zones)
+	opts := s.cfg.translate
+	opts.Zones = zones
+	t := table.New(zones, s.cfg.ownerID)
+	obs := &reporter{ownerID: s.cfg.ownerID}
+
+	res, err := resolver.New(s.cfg.resolvers, nil)
+	if err != nil {
+		return fmt.Errorf("resolver: %v", err)
+	}
+	res.SetOnError(func(host string, err error) {
+		resolverErrors.Inc()
+		log.Warningf("resolving load balancer hostname %s: %v", host, err)
+	})
+	st := store.New(opts, t, res, obs)
+	res.SetOnChange(st.HostChanged)
+	t.Subscribe(func(table.Change) { obs.gauges(t) })
+	for _, z := range zones {
+		serialGauge.WithLabelValues(z).Set(float64(t.Serial(z)))
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var client kubernetes.Interface
+	if len(s.cfg.manifests) > 0 {
+		src := manifests.New(s.cfg.manifests, st)
+		src.OnError = func(err error) {
+			manifestErrors.Inc()
+			log.Errorf("manifests: %v", err)
+		}
+		if err := src.Load(); err != nil {
+			cancel()
+			return fmt.Errorf("manifests: %v", err)
+		}
+		s.goRun(func() {
+			if err := src.Run(ctx); err != nil {
+				log.Errorf("manifests: watching for changes: %v", err)
+			}
+		})
+	} else {
+		rc, err := kube.RESTConfig(s.cfg.kube)
+		if err != nil {
+			cancel()
+			return fmt.Errorf("kubernetes: %v", err)
+		}
+		client, err = kubernetes.NewForConfig(rc)
+		if err != nil {
+			cancel()
+			return fmt.Errorf("kubernetes: %v", err)
+		}
+		if s.cfg.events {
+			rec, stop := kube.NewEventRecorder(client, pluginName)
+			obs.events = rec
+			s.goRun(func() { <-ctx.Done(); stop() })
+		}
+		src := kube.New(s.cfg.kube, client, st)
+		s.goRun(func() { src.Run(ctx) })
+	}
+
+	if s.cfg.route53 != nil {
+		if err := s.startMirror(ctx, t, client); err != nil {
+			cancel()
+			return err
+		}
+	}
+	s.store, s.resolver, s.cancel, s.started = st, res, cancel, true
+	return nil
+}
+
+// startMirror starts the Route 53 mirror: under leader election with a
+// Kubernetes source, directly otherwise.
+func (s *shared) startMirror(ctx context.Context, t *table.Table, client kubernetes.Interface) error {
+	cfg := *s.cfg.route53
+	r53, err := route53.NewClient(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("route53: %v", err)
+	}
+	m := route53.New(cfg, mirrorSource{t}, r53)
+	t.Subscribe(func(ch table.Change) { m.Changed(ch.Names) })
+	s.mirror = m
+	if client == nil {
+		s.goRun(func() { m.Run(ctx) })
+		return nil
+	}
+	id, _ := os.Hostname()
+	id = fmt.Sprintf("%s_%d", id, os.Getpid())
+	s.goRun(func() { route53.RunLeaderElected(ctx, client, cfg.LeaseNamespace, cfg.LeaseName, id, m.Run) })
+	return nil
+}
+
+func (s *shared) goRun(f func()) {
+	s.done.Add(1)
+	go func() {
+		defer s.done.Done()
+		f()
+	}()
+}
+
+// release drops one user; the last one stops everything.
+func (s *shared) release() error {
+	s.mu.Lock()
+	s.refs--
+	last := s.refs == 0 && s.started
+	if last {
+		s.started = false
+	}
+	s.mu.Unlock()
+	if !last {
+		return nil
+	}
+	s.cancel()
+	s.resolver.Stop()
+	s.done.Wait()
+	return nil
+}
+
+// ready reports whether the first full state has been loaded.
+func (s *shared) ready() bool {
+	st := s.Store()
+	return st != nil && st.Synced()
+}
+
+var errNotStarted = errors.New("clusterzone: not started")

@@ -1,0 +1,255 @@
+// Package store joins the pieces between a source of Services and the record
+// table: it translates each Service, resolves load-balancer hostnames through
+// the resolver, applies the result to the table per Service, and reports bad
+// input and conflicts. Sources (the API server informer, manifest files)
+// call Upsert, Delete and MarkSynced.
+package store
+
+import (
+	"net/netip"
+	"reflect"
+	"sync"
+	"sync/atomic"
+
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/table"
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/translate"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Resolver resolves load-balancer hostnames off the serving path.
+type Resolver interface {
+	// Addrs returns the current addresses of host without blocking; nil
+	// while host has not been resolved yet.
+	Addrs(host string) []netip.Addr
+	// Watch starts keeping host fresh; Unwatch stops it.
+	Watch(host string)
+	Unwatch(host string)
+}
+
+// Observer is told about what the store does, for logs, metrics and events.
+// Every method must be cheap and must not call back into the store.
+type Observer interface {
+	// Problem: part of svc was invalid and was dropped.
+	Problem(svc *corev1.Service, p translate.Problem)
+	// Skipped: svc publishes nothing by choice (ignore or controller annotation).
+	Skipped(svc *corev1.Service, reason string)
+	// Conflict: a Service lost a name to another one. svc is the loser's
+	// object when the store knows it.
+	Conflict(loser *corev1.Service, c table.Conflict)
+	// Applied: the table changed.
+	Applied(ch table.Change)
+}
+
+// Store holds the last translation of every Service and keeps the table in step.
+type Store struct {
+	opts     translate.Options
+	table    *table.Table
+	resolver Resolver
+	obs      Observer
+	synced   atomic.Bool
+
+	mu       sync.Mutex
+	services map[string]*corev1.Service     // by namespace/name
+	results  map[string]translate.Result    // by namespace/name
+	hosts    map[string]map[string]struct{} // LB hostname -> Service keys
+}
+
+// New returns a store feeding t. resolver may be nil (hostnames are then
+// not resolved); obs may be nil.
+func New(opts translate.Options, t *table.Table, resolver Resolver, obs Observer) *Store {
+	return &Store{
+		opts: opts, table: t, resolver: resolver, obs: obs,
+		services: map[string]*corev1.Service{},
+		results:  map[string]translate.Result{},
+		hosts:    map[string]map[string]struct{}{},
+	}
+}
+
+// Table returns the record table the store feeds.
+func (s *Store) Table() *table.Table { return s.table }
+
+// Options returns the translate options.
+func (s *Store) Options() translate.Options { return s.opts }
+
+// MarkSynced records that the source has delivered its first full state.
+func (s *Store) MarkSynced() { s.synced.Store(true) }
+
+// Synced reports whether the first full state has been loaded.
+func (s *Store) Synced() bool { return s.synced.Load() }
+
+// Upsert adds or updates a Service.
+func (s *Store) Upsert(svc *corev1.Service) {
+	key := svc.Namespace + "/" + svc.Name
+	s.mu.Lock()
+	if old := s.services[key]; old != nil && sameInputs(old, svc) {
+		s.mu.Unlock()
+		return
+	}
+	res := translate.Service(svc, s.opts)
+	prev, had := s.results[key]
+	s.services[key] = svc
+	s.results[key] = res
+	s.retrackHosts(key, prev, res)
+	ch := s.apply(key, res)
+	s.mu.Unlock()
+
+	if s.obs == nil {
+		return
+	}
+	if res.Skipped != "" && (!had || prev.Skipped != res.Skipped) {
+		s.obs.Skipped(svc, res.Skipped)
+	}
+	for _, p := range res.Problems {
+		s.obs.Problem(svc, p)
+	}
+	s.report(ch)
+}
+
+// Delete removes the Service with key "namespace/name".
+func (s *Store) Delete(key string) {
+	s.mu.Lock()
+	prev, had := s.results[key]
+	if !had {
+		s.mu.Unlock()
+		return
+	}
+	delete(s.results, key)
+	delete(s.services, key)
+	s.retrackHosts(key, prev, translate.Result{})
+	ch := s.table.Delete(key)
+	s.mu.Unlock()
+	s.report(ch)
+}
+
+// Keys returns the keys of every Service the store holds.
+func (s *Store) Keys() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.results))
+	for k := range s.results {
+		out = append(out, k)
+	}
+	return out
+}
+
+// HostChanged is called by the resolver when the addresses of host changed;
+// every Service using host is applied again.
+func (s *Store) HostChanged(host string) {
+	s.mu.Lock()
+	var changes []table.Change
+	for key := range s.hosts[host] {
+		changes = append(changes, s.apply(key, s.results[key]))
+	}
+	s.mu.Unlock()
+	for _, ch := range changes {
+		s.report(ch)
+	}
+}
+
+func (s *Store) report(ch table.Change) {
+	if s.obs == nil {
+		return
+	}
+	for _, c := range ch.Conflicts {
+		s.mu.Lock()
+		loser := s.services[c.Loser.Key]
+		s.mu.Unlock()
+		s.obs.Conflict(loser, c)
+	}
+	if len(ch.Names) > 0 {
+		s.obs.Applied(ch)
+	}
+}
+
+// apply resolves res into record sets and applies them. s.mu is held.
+func (s *Store) apply(key string, res translate.Result) table.Change {
+	sets := make([]table.RecordSet, 0, len(res.Endpoints))
+	for _, ep := range res.Endpoints {
+		rs := table.RecordSet{
+			Name: ep.Name, TTL: ep.TTL, DualStack: ep.DualStack,
+			External: s.resolve(ep.External),
+			Internal: s.resolve(ep.Internal),
+			Aliases:  ep.External.Hostnames,
+		}
+		sets = append(sets, rs)
+	}
+	return s.table.Apply(table.Owner{Key: key, Created: res.Created}, sets)
+}
+
+func (s *Store) resolve(a translate.Addrs) []netip.Addr {
+	if len(a.Hostnames) == 0 || s.resolver == nil {
+		return a.IPs
+	}
+	out := append([]netip.Addr(nil), a.IPs...)
+	for _, h := range a.Hostnames {
+		out = append(out, s.resolver.Addrs(h)...)
+	}
+	return sortDedup(out)
+}
+
+// retrackHosts updates which hostnames key depends on. s.mu is held.
+func (s *Store) retrackHosts(key string, prev, cur translate.Result) {
+	if s.resolver == nil {
+		return
+	}
+	was, now := hostsOf(prev), hostsOf(cur)
+	for h := range now {
+		if _, ok := was[h]; ok {
+			continue
+		}
+		if s.hosts[h] == nil {
+			s.hosts[h] = map[string]struct{}{}
+			s.resolver.Watch(h)
+		}
+		s.hosts[h][key] = struct{}{}
+	}
+	for h := range was {
+		if _, ok := now[h]; ok {
+			continue
+		}
+		delete(s.hosts[h], key)
+		if len(s.hosts[h]) == 0 {
+			delete(s.hosts, h)
+			s.resolver.Unwatch(h)
+		}
+	}
+}
+
+func hostsOf(r translate.Result) map[string]struct{} {
+	out := map[string]struct{}{}
+	for _, ep := range r.Endpoints {
+		for _, h := range ep.External.Hostnames {
+			out[h] = struct{}{}
+		}
+	}
+	return out
+}
+
+// sameInputs reports whether two versions of a Service translate the same:
+// only annotations, spec addresses, type and load-balancer status matter.
+func sameInputs(a, b *corev1.Service) bool {
+	return a.CreationTimestamp.Equal(&b.CreationTimestamp) &&
+		reflect.DeepEqual(a.Annotations, b.Annotations) &&
+		a.Spec.Type == b.Spec.Type &&
+		reflect.DeepEqual(a.Spec.ClusterIPs, b.Spec.ClusterIPs) &&
+		a.Spec.ClusterIP == b.Spec.ClusterIP &&
+		reflect.DeepEqual(a.Spec.ExternalIPs, b.Spec.ExternalIPs) &&
+		reflect.DeepEqual(a.Status.LoadBalancer, b.Status.LoadBalancer)
+}
+
+func sortDedup(in []netip.Addr) []netip.Addr {
+	for i := 1; i < len(in); i++ {
+		for j := i; j > 0 && in[j].Less(in[j-1]); j-- {
+			in[j], in[j-1] = in[j-1], in[j]
+		}
+	}
+	w := 0
+	for i := range in {
+		if w == 0 || in[i] != in[w-1] {
+			in[w] = in[i]
+			w++
+		}
+	}
+	return in[:w]
+}

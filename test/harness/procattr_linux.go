@@ -1,0 +1,14 @@
+//go:build linux
+
+package harness
+
+import (
+	"os/exec"
+	"syscall"
+)
+
+// setProcAttr makes the child die with the test binary (SIGKILL when the
+// parent goes away), so a panicking or timed-out test leaves no servers.
+func setProcAttr(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}
