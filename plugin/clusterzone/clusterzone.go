@@ -74,6 +74,10 @@ func (cz *Clusterzone) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dn
 	if zone == "" {
 		return plugin.NextOrFailure(cz.Name(), cz.Next, ctx, w, r)
 	}
+	if qt := state.QType(); qt == dns.TypeAXFR || qt == dns.TypeIXFR {
+		// Zone transfers are served by the transfer plugin when it is configured.
+		return dns.RcodeRefused, nil
+	}
 	st := cz.shared.Store()
 	if st == nil || !st.Synced() {
 		// Not loaded yet: a SERVFAIL, never a false NXDOMAIN.

@@ -100,11 +100,15 @@ func parse(c *caddy.Controller) (*Clusterzone, sharedConfig, error) {
 		if i++; i > 1 {
 			return nil, cfg, plugin.ErrOnce
 		}
-		cz.Zones = plugin.OriginsFromArgsOrServerBlock(c.RemainingArgs(), c.ServerBlockKeys)
-		for _, z := range cz.Zones {
-			if _, ok := dns.IsDomainName(z); !ok || z == "" {
+		args := c.RemainingArgs()
+		for _, z := range args {
+			if _, ok := dns.IsDomainName(z); !ok || strings.Contains(z, "..") {
 				return nil, cfg, c.Errf("zone %q is not a valid domain name", z)
 			}
+		}
+		cz.Zones = plugin.OriginsFromArgsOrServerBlock(args, c.ServerBlockKeys)
+		if len(cz.Zones) == 0 {
+			return nil, cfg, c.Errf("no zones: give them as arguments or as server block keys")
 		}
 		for c.NextBlock() {
 			switch opt := c.Val(); opt {

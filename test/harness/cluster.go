@@ -162,13 +162,13 @@ func StartCluster(t testing.TB) *Cluster {
 	c.EtcdURL = fmt.Sprintf("http://127.0.0.1:%d", clientPort)
 	peerURL := fmt.Sprintf("http://127.0.0.1:%d", peerPort)
 	etcdArgs := []string{
-		"--name=default",
+		"--name=clusterzone-test",
 		"--data-dir=" + filepath.Join(dir, "etcd-data"),
 		"--listen-client-urls=" + c.EtcdURL,
 		"--advertise-client-urls=" + c.EtcdURL,
 		"--listen-peer-urls=" + peerURL,
 		"--initial-advertise-peer-urls=" + peerURL,
-		"--initial-cluster=default=" + peerURL,
+		"--initial-cluster=clusterzone-test=" + peerURL,
 		"--initial-cluster-state=new",
 		"--unsafe-no-fsync=true", // test data: no need to survive a power cut
 		"--log-level=warn",
@@ -303,6 +303,7 @@ func (c *Cluster) writeKubeconfig(path, user, token string) error {
 // if kube-apiserver is already running.
 func (c *Cluster) StartAPIServer(t testing.TB) {
 	t.Helper()
+	bin := requireBinary(t, "kube-apiserver")
 	c.mu.Lock()
 	if c.apiserver != nil {
 		if done, _ := c.apiserver.exited(); !done {
@@ -310,7 +311,6 @@ func (c *Cluster) StartAPIServer(t testing.TB) {
 			t.Fatalf("harness: StartAPIServer: kube-apiserver is already running")
 		}
 	}
-	bin := requireBinary(t, "kube-apiserver")
 	p, err := startProc("kube-apiserver", c.APIServerLog, c.Dir, bin, c.apiArgs, nil, nil)
 	if err != nil {
 		c.mu.Unlock()

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -118,7 +117,11 @@ func StartCoreDNS(t testing.TB, corefile string, env ...string) *CoreDNS {
 		}
 	})
 
-	cl := &dns.Client{Net: "udp", Timeout: 300 * time.Millisecond}
+	// The probe is answered by the first server block's plugin chain (or
+	// REFUSED by CoreDNS when its name is outside the block's zones); a chain
+	// that needs more than a second to answer (e.g. forwarding to an
+	// unreachable upstream) will not count as up.
+	cl := &dns.Client{Net: "udp", Timeout: time.Second}
 	m := new(dns.Msg)
 	m.SetQuestion("harness-probe.invalid.", dns.TypeA)
 	err = poll(corednsStartTimeout, func() error {

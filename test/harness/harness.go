@@ -8,6 +8,24 @@
 // dies with the test binary (PR_SET_PDEATHSIG), so a test that panics or times
 // out does not leave servers behind. Missing binaries are a test failure with
 // a message that says how to build them, never a skip.
+//
+// A typical end-to-end test:
+//
+//	c := harness.StartCluster(t) // etcd + kube-apiserver, RBAC from deploy/rbac.yaml
+//	port := harness.FreePort(t)
+//	dns := harness.StartCoreDNS(t, fmt.Sprintf(`.:%d {
+//	    clusterzone example.org {
+//	        kubeconfig %s
+//	    }
+//	}`, port, c.Kubeconfig))
+//	_, err := c.Admin.CoreV1().Services("default").Create(ctx, svc, metav1.CreateOptions{})
+//	harness.Eventually(t, 5*time.Second, func() error {
+//	    r := harness.Query(t, dns.Addr, "www.example.org", mdns.TypeAAAA, "udp")
+//	    ...
+//	})
+//
+// (The clusterzone directive's syntax above is illustrative; see the plugin's
+// README.)
 package harness
 
 import (

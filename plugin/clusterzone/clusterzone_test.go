@@ -1,0 +1,226 @@
+package clusterzone
+
+import (
+	"context"
+	"net/netip"
+	"testing"
+
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/source/manifests"
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/store"
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/table"
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/translate"
+
+	"github.com/coredns/coredns/plugin/pkg/dnstest"
+	"github.com/coredns/coredns/plugin/pkg/fall"
+	"github.com/coredns/coredns/plugin/test"
+	"github.com/miekg/dns"
+)
+
+const testServices = `
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: shop
+  creationTimestamp: "2026-01-01T00:00:00Z"
+  annotations:
+    external-dns.alpha.kubernetes.io/hostname: web.example.org, deep.a.b.example.org, example.org
+    external-dns.alpha.kubernetes.io/internal-hostname: web.internal.example.org
+spec:
+  type: LoadBalancer
+  clusterIPs: [10.96.0.10, "fd00:10:96::a"]
+status:
+  loadBalancer:
+    ingress: [{ip: 192.0.2.10}, {ip: "2001:db8::10"}]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: v6only
+  namespace: shop
+  annotations:
+    external-dns.alpha.kubernetes.io/hostname: v6.example.org
+spec:
+  type: LoadBalancer
+  clusterIPs: ["fd00:10:96::b"]
+status:
+  loadBalancer:
+    ingress: [{ip: "2001:db8::20"}]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: wild
+  namespace: ingress
+  annotations:
+    external-dns.alpha.kubernetes.io/hostname: "*.apps.example.org, host.apps.example.org"
+    external-dns.alpha.kubernetes.io/ttl: "300"
+spec:
+  type: LoadBalancer
+  clusterIPs: [10.96.0.12]
+status:
+  loadBalancer:
+    ingress: [{ip: 192.0.2.12}]
+`
+
+// newTestPlugin returns a plugin for example.org. serving testServices in view v.
+func newTestPlugin(t testing.TB, yaml string, v table.View) *Clusterzone {
+	t.Helper()
+	zones := []string{"example.org."}
+	opts := translate.Options{Prefixes: []string{translate.PrefixAlpha, translate.PrefixGA}, Zones: zones, DefaultTTL: 60, Controllers: translate.DefaultControllers}
+	tb := table.New(zones, "test")
+	st := store.New(opts, tb, nil, nil)
+	svcs, err := manifests.Parse("test", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range svcs {
+		st.Upsert(s)
+	}
+	st.MarkSynced()
+	cz := &Clusterzone{Zones: zones, view: v, Next: test.NextHandler(dns.RcodeRefused, nil)}
+	cz.setNS("ns1.example.org.", []netip.Addr{netip.MustParseAddr("127.0.0.1")})
+	cz.shared = &shared{cfg: sharedConfig{translate: opts, ownerID: "test"}, store: st, started: true}
+	return cz
+}
+
+const soa = "example.org. 60 IN SOA ns1.example.org. hostmaster.example.org. 1 7200 1800 1209600 60"
+
+var serveTests = []test.Case{
+	{Qname: "web.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("web.example.org. 60 IN A 192.0.2.10")}},
+	{Qname: "web.example.org.", Qtype: dns.TypeAAAA, Answer: []dns.RR{test.AAAA("web.example.org. 60 IN AAAA 2001:db8::10")}},
+	{Qname: "web.example.org.", Qtype: dns.TypeTXT, Answer: []dns.RR{test.TXT(`web.example.org. 60 IN TXT "heritage=external-dns,external-dns/owner=test,external-dns/resource=service/shop/web"`)}},
+	// Case-insensitive.
+	{Qname: "WeB.ExAmPlE.oRg.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("web.example.org. 60 IN A 192.0.2.10")}},
+	// internal-hostname: both ClusterIPs.
+	{Qname: "web.internal.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("web.internal.example.org. 60 IN A 10.96.0.10")}},
+	{Qname: "web.internal.example.org.", Qtype: dns.TypeAAAA, Answer: []dns.RR{test.AAAA("web.internal.example.org. 60 IN AAAA fd00:10:96::a")}},
+	// NXDOMAIN with the SOA.
+	{Qname: "nope.example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
+	// NODATA: the name exists, not the type.
+	{Qname: "web.example.org.", Qtype: dns.TypeMX, Ns: []dns.RR{test.SOA(soa)}},
+	// An IPv6-only name asked for A is NODATA, not NXDOMAIN.
+	{Qname: "v6.example.org.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soa)}},
+	{Qname: "v6.example.org.", Qtype: dns.TypeAAAA, Answer: []dns.RR{test.AAAA("v6.example.org. 60 IN AAAA 2001:db8::20")}},
+	// Empty non-terminals are NOERROR/NODATA.
+	{Qname: "a.b.example.org.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soa)}},
+	{Qname: "b.example.org.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soa)}},
+	{Qname: "deep.a.b.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("deep.a.b.example.org. 60 IN A 192.0.2.10")}},
+	// Apex: SOA, NS with glue, and a Service's records at the apex.
+	{Qname: "example.org.", Qtype: dns.TypeSOA, Answer: []dns.RR{test.SOA(soa)}},
+	{Qname: "example.org.", Qtype: dns.TypeNS, Answer: []dns.RR{test.NS("example.org. 60 IN NS ns1.example.org.")}, Extra: []dns.RR{test.A("ns1.example.org. 60 IN A 127.0.0.1")}},
+	{Qname: "example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("example.org. 60 IN A 192.0.2.10")}},
+	{Qname: "example.org.", Qtype: dns.TypeMX, Ns: []dns.RR{test.SOA(soa)}},
+	{Qname: "ns1.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("ns1.example.org. 60 IN A 127.0.0.1")}},
+	{Qname: "ns1.example.org.", Qtype: dns.TypeAAAA, Ns: []dns.RR{test.SOA(soa)}},
+	// Wildcards (RFC 4592): synthesized under the query name; an explicit name wins.
+	{Qname: "foo.apps.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("foo.apps.example.org. 300 IN A 192.0.2.12")}},
+	{Qname: "x.y.apps.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("x.y.apps.example.org. 300 IN A 192.0.2.12")}},
+	{Qname: "foo.apps.example.org.", Qtype: dns.TypeAAAA, Ns: []dns.RR{test.SOA(soa)}},
+	{Qname: "host.apps.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("host.apps.example.org. 300 IN A 192.0.2.12")}},
+	{Qname: "apps.example.org.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soa)}},
+	// ANY is answered minimally (RFC 8482): one RRset.
+	{Qname: "web.example.org.", Qtype: dns.TypeANY, Answer: []dns.RR{test.A("web.example.org. 60 IN A 192.0.2.10")}},
+	{Qname: "v6.example.org.", Qtype: dns.TypeANY, Answer: []dns.RR{test.AAAA("v6.example.org. 60 IN AAAA 2001:db8::20")}},
+}
+
+func TestServeDNS(t *testing.T) {
+	cz := newTestPlugin(t, testServices, table.External)
+	for _, tc := range serveTests {
+		t.Run(dns.TypeToString[tc.Qtype]+" "+tc.Qname, func(t *testing.T) {
+			m := tc.Msg()
+			rec := dnstest.NewRecorder(&test.ResponseWriter{})
+			if _, err := cz.ServeDNS(context.Background(), rec, m); err != nil {
+				t.Fatal(err)
+			}
+			resp := rec.Msg
+			if resp == nil {
+				t.Fatal("no reply written")
+			}
+			if !resp.Authoritative {
+				t.Error("AA not set")
+			}
+			if err := test.SortAndCheck(resp, tc); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+func TestServeDNSViews(t *testing.T) {
+	for _, tc := range []struct {
+		view table.View
+		c    test.Case
+	}{
+		{table.Internal, test.Case{Qname: "web.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("web.example.org. 60 IN A 10.96.0.10")}}},
+		{table.Internal, test.Case{Qname: "web.example.org.", Qtype: dns.TypeAAAA, Answer: []dns.RR{test.AAAA("web.example.org. 60 IN AAAA fd00:10:96::a")}}},
+		{table.All, test.Case{Qname: "web.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("web.example.org. 60 IN A 10.96.0.10"), test.A("web.example.org. 60 IN A 192.0.2.10")}}},
+		{table.All, test.Case{Qname: "web.example.org.", Qtype: dns.TypeAAAA, Answer: []dns.RR{test.AAAA("web.example.org. 60 IN AAAA 2001:db8::10"), test.AAAA("web.example.org. 60 IN AAAA fd00:10:96::a")}}},
+		{table.External, test.Case{Qname: "web.internal.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("web.internal.example.org. 60 IN A 10.96.0.10")}}},
+	} {
+		cz := newTestPlugin(t, testServices, tc.view)
+		rec := dnstest.NewRecorder(&test.ResponseWriter{})
+		cz.ServeDNS(context.Background(), rec, tc.c.Msg())
+		if err := test.SortAndCheck(rec.Msg, tc.c); err != nil {
+			t.Errorf("%s %s %s: %v", tc.view, tc.c.Qname, dns.TypeToString[tc.c.Qtype], err)
+		}
+	}
+}
+
+func TestServeDNSFallthrough(t *testing.T) {
+	cz := newTestPlugin(t, testServices, table.External)
+	cz.Fall = fall.Root
+	rec := dnstest.NewRecorder(&test.ResponseWriter{})
+	code, _ := cz.ServeDNS(context.Background(), rec, (&test.Case{Qname: "nope.example.org.", Qtype: dns.TypeA}).Msg())
+	if code != dns.RcodeRefused {
+		t.Errorf("NXDOMAIN did not fall through to the next plugin: rcode %d", code)
+	}
+	// An existing name never falls through, even for a missing type.
+	rec = dnstest.NewRecorder(&test.ResponseWriter{})
+	cz.ServeDNS(context.Background(), rec, (&test.Case{Qname: "web.example.org.", Qtype: dns.TypeMX}).Msg())
+	if rec.Msg == nil || rec.Msg.Rcode != dns.RcodeSuccess {
+		t.Errorf("NODATA fell through: %v", rec.Msg)
+	}
+	// Names outside the zones go to the next plugin.
+	rec = dnstest.NewRecorder(&test.ResponseWriter{})
+	if code, _ := cz.ServeDNS(context.Background(), rec, (&test.Case{Qname: "example.com.", Qtype: dns.TypeA}).Msg()); code != dns.RcodeRefused {
+		t.Errorf("out-of-zone name: rcode %d", code)
+	}
+}
+
+func TestServeDNSNotReady(t *testing.T) {
+	zones := []string{"example.org."}
+	opts := translate.Options{Zones: zones, DefaultTTL: 60}
+	st := store.New(opts, table.New(zones, "test"), nil, nil)
+	cz := &Clusterzone{Zones: zones, shared: &shared{cfg: sharedConfig{translate: opts}, store: st}}
+	rec := dnstest.NewRecorder(&test.ResponseWriter{})
+	code, _ := cz.ServeDNS(context.Background(), rec, (&test.Case{Qname: "nope.example.org.", Qtype: dns.TypeA}).Msg())
+	if code != dns.RcodeServerFailure {
+		t.Errorf("before the first sync: rcode %s, want SERVFAIL", dns.RcodeToString[code])
+	}
+	if cz.Ready() {
+		t.Error("ready before the first sync")
+	}
+	st.MarkSynced()
+	if !cz.Ready() {
+		t.Error("not ready after the first sync")
+	}
+}
+
+func TestSerialMovesOnChange(t *testing.T) {
+	cz := newTestPlugin(t, testServices, table.External)
+	st := cz.shared.Store()
+	before := st.Table().Serial("example.org.")
+	svcs, _ := manifests.Parse("x", []byte(`{"apiVersion":"v1","kind":"Service","metadata":{"name":"new","namespace":"n","annotations":{"external-dns.alpha.kubernetes.io/hostname":"new.example.org"}},"spec":{"type":"LoadBalancer"},"status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.99"}]}}}`))
+	st.Upsert(svcs[0])
+	rec := dnstest.NewRecorder(&test.ResponseWriter{})
+	cz.ServeDNS(context.Background(), rec, (&test.Case{Qname: "example.org.", Qtype: dns.TypeSOA}).Msg())
+	if got := rec.Msg.Answer[0].(*dns.SOA).Serial; got <= before {
+		t.Errorf("serial %d, want > %d", got, before)
+	}
+	rec = dnstest.NewRecorder(&test.ResponseWriter{})
+	cz.ServeDNS(context.Background(), rec, (&test.Case{Qname: "new.example.org.", Qtype: dns.TypeA}).Msg())
+	if err := test.SortAndCheck(rec.Msg, test.Case{Qname: "new.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("new.example.org. 60 IN A 192.0.2.99")}}); err != nil {
+		t.Error(err)
+	}
+}

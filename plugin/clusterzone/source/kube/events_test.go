@@ -1,0 +1,51 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+)
+
+func TestEventRecorder(t *testing.T) {
+	client := fake.NewClientset()
+	rec, stop := NewEventRecorder(client, "clusterzone")
+	defer stop()
+
+	// A slim object, as the Sink gets it from the informer.
+	out, err := Transform(fullService())
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := out.(*corev1.Service)
+	rec.Event(svc, corev1.EventTypeWarning, "NameConflict", "web.example.org is already published by prod/other")
+
+	var ev corev1.Event
+	eventually(t, 10*time.Second, func() error {
+		list, err := client.CoreV1().Events("prod").List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		if len(list.Items) != 1 {
+			return fmt.Errorf("%d events", len(list.Items))
+		}
+		ev = list.Items[0]
+		return nil
+	})
+	if ev.Reason != "NameConflict" || ev.Type != corev1.EventTypeWarning ||
+		ev.Message != "web.example.org is already published by prod/other" || ev.Source.Component != "clusterzone" {
+		t.Errorf("event = %+v", ev)
+	}
+	want := corev1.ObjectReference{APIVersion: "v1", Kind: "Service", Namespace: "prod", Name: "web", UID: "1234-5678", ResourceVersion: "42"}
+	if ev.InvolvedObject != want {
+		t.Errorf("involvedObject = %+v, want %+v", ev.InvolvedObject, want)
+	}
+
+	stop()
+	stop() // twice is fine
+	rec.Event(svc, corev1.EventTypeWarning, "After", "dropped")
+}

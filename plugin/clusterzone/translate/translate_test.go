@@ -1,0 +1,249 @@
+package translate
+
+import (
+	"net/netip"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+var opts = Options{
+	Prefixes:    []string{PrefixAlpha, PrefixGA},
+	Zones:       []string{"example.org.", "example.net."},
+	DefaultTTL:  60,
+	Controllers: DefaultControllers,
+	Allow:       []Allow{{Suffix: "team-a.example.org.", Namespaces: []string{"team-a"}}},
+}
+
+func ips(s ...string) []netip.Addr {
+	var out []netip.Addr
+	for _, x := range s {
+		out = append(out, netip.MustParseAddr(x))
+	}
+	return out
+}
+
+// lb is a dual-stack LoadBalancer Service in namespace ns with the given annotations.
+func lb(ns string, ann map[string]string) *corev1.Service {
+	return &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns, Annotations: ann, CreationTimestamp: metav1.NewTime(time.Unix(1000, 0))},
+		Spec: corev1.ServiceSpec{
+			Type:       corev1.ServiceTypeLoadBalancer,
+			ClusterIP:  "10.96.0.10",
+			ClusterIPs: []string{"10.96.0.10", "fd00:10:96::a"},
+		},
+		Status: corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: []corev1.LoadBalancerIngress{
+			{IP: "192.0.2.10"}, {IP: "2001:db8::10"}, {Hostname: "k8s-web.elb.us-east-1.amazonaws.com"},
+		}}},
+	}
+}
+
+func TestService(t *testing.T) {
+	ext := Addrs{IPs: ips("192.0.2.10", "2001:db8::10"), Hostnames: []string{"k8s-web.elb.us-east-1.amazonaws.com."}}
+	internal := Addrs{IPs: ips("10.96.0.10", "fd00:10:96::a")}
+	tests := []struct {
+		name     string
+		svc      *corev1.Service
+		want     []Endpoint
+		skipped  bool
+		problems []string // reasons
+	}{
+		{
+			name: "hostname publishes every ingress address and both ClusterIPs as internal",
+			svc:  lb("shop", map[string]string{PrefixAlpha + "hostname": "Web.Example.org"}),
+			want: []Endpoint{{Name: "web.example.org.", TTL: 60, External: ext, Internal: internal}},
+		},
+		{
+			name: "GA prefix, comma list with spaces, trailing dot, wildcard",
+			svc:  lb("shop", map[string]string{PrefixGA + "hostname": " a.example.org., *.apps.example.net ,"}),
+			want: []Endpoint{
+				{Name: "a.example.org.", TTL: 60, External: ext, Internal: internal},
+				{Name: "*.apps.example.net.", TTL: 60, External: ext, Internal: internal},
+			},
+		},
+		{
+			name: "alpha prefix wins over GA when both are set",
+			svc:  lb("shop", map[string]string{PrefixAlpha + "hostname": "alpha.example.org", PrefixGA + "hostname": "ga.example.org"}),
+			want: []Endpoint{{Name: "alpha.example.org.", TTL: 60, External: ext, Internal: internal}},
+		},
+		{
+			name: "internal-hostname publishes both ClusterIPs in every view",
+			svc:  lb("shop", map[string]string{PrefixAlpha + "internal-hostname": "web.internal.example.org"}),
+			want: []Endpoint{{Name: "web.internal.example.org.", TTL: 60, External: internal, Internal: internal}},
+		},
+		{
+			name: "ttl in seconds",
+			svc:  lb("shop", map[string]string{PrefixAlpha + "hostname": "web.example.org", PrefixAlpha + "ttl": "300"}),
+			want: []Endpoint{{Name: "web.example.org.", TTL: 300, External: ext, Internal: internal}},
+		},
+		{
+			name: "ttl as a Go duration",
+			svc:  lb("shop", map[string]string{PrefixAlpha + "hostname": "web.example.org", PrefixAlpha + "ttl": "2m"}),
+			want: []Endpoint{{Name: "web.example.org.", TTL: 120, External: ext, Internal: internal}},
+		},
+		{
+			name:     "bad ttl keeps the name with the default TTL",
+			svc:      lb("shop", map[string]string{PrefixAlpha + "hostname": "web.example.org", PrefixAlpha + "ttl": "0"}),
+			want:     []Endpoint{{Name: "web.example.org.", TTL: 60, External: ext, Internal: internal}},
+			problems: []string{ReasonTTL},
+		},
+		{
+			name:     "ttl that is not a number",
+			svc:      lb("shop", map[string]string{PrefixAlpha + "hostname": "web.example.org", PrefixAlpha + "ttl": "soon"}),
+			want:     []Endpoint{{Name: "web.example.org.", TTL: 60, External: ext, Internal: internal}},
+			problems: []string{ReasonTTL},
+		},
+		{
+			name: "target replaces the discovered addresses",
+			svc:  lb("shop", map[string]string{PrefixAlpha + "hostname": "web.example.org", PrefixAlpha + "target": "198.51.100.1, 2001:db8::99, lb.example.com"}),
+			want: []Endpoint{{Name: "web.example.org.", TTL: 60, External: Addrs{IPs: ips("198.51.100.1", "2001:db8::99"), Hostnames: []string{"lb.example.com."}}, Internal: internal}},
+		},
+		{
+			name:     "a bad target is dropped, the good ones stay",
+			svc:      lb("shop", map[string]string{PrefixAlpha + "hostname": "web.example.org", PrefixAlpha + "target": "198.51.100.1, not_a host!"}),
+			want:     []Endpoint{{Name: "web.example.org.", TTL: 60, External: Addrs{IPs: ips("198.51.100.1")}, Internal: internal}},
+			problems: []string{ReasonTarget},
+		},
+		{
+			name:     "an invalid hostname is dropped, the valid one stays",
+			svc:      lb("shop", map[string]string{PrefixAlpha + "hostname": "bad..example.org, -x.example.org, ok.example.org"}),
+			want:     []Endpoint{{Name: "ok.example.org.", TTL: 60, External: ext, Internal: internal}},
+			problems: []string{ReasonHostname, ReasonHostname},
+		},
+		{
+			name:     "a label over 63 octets is invalid",
+			svc:      lb("shop", map[string]string{PrefixAlpha + "hostname": strings.Repeat("a", 64) + ".example.org"}),
+			problems: []string{ReasonHostname},
+		},
+		{
+			name:     "a name outside the zones is dropped",
+			svc:      lb("shop", map[string]string{PrefixAlpha + "hostname": "web.example.com, web.example.org"}),
+			want:     []Endpoint{{Name: "web.example.org.", TTL: 60, External: ext, Internal: internal}},
+			problems: []string{ReasonOutside},
+		},
+		{
+			name:     "a wildcard at the apex is refused",
+			svc:      lb("shop", map[string]string{PrefixAlpha + "hostname": "*.example.org"}),
+			problems: []string{ReasonOutside},
+		},
+		{
+			name:     "tenancy: another namespace may not take team-a's names",
+			svc:      lb("team-b", map[string]string{PrefixAlpha + "hostname": "web.team-a.example.org, web.team-b.example.org"}),
+			want:     []Endpoint{{Name: "web.team-b.example.org.", TTL: 60, External: ext, Internal: internal}},
+			problems: []string{ReasonNotAllowed},
+		},
+		{
+			name: "tenancy: team-a may",
+			svc:  lb("team-a", map[string]string{PrefixAlpha + "hostname": "web.team-a.example.org"}),
+			want: []Endpoint{{Name: "web.team-a.example.org.", TTL: 60, External: ext, Internal: internal}},
+		},
+		{
+			name:    "ignore",
+			svc:     lb("shop", map[string]string{PrefixAlpha + "hostname": "web.example.org", PrefixAlpha + "ignore": "true"}),
+			skipped: true,
+		},
+		{
+			name:    "controller of someone else",
+			svc:     lb("shop", map[string]string{PrefixAlpha + "hostname": "web.example.org", PrefixAlpha + "controller": "other"}),
+			skipped: true,
+		},
+		{
+			name: "controller dns-controller (ExternalDNS's value) is accepted",
+			svc:  lb("shop", map[string]string{PrefixAlpha + "hostname": "web.example.org", PrefixAlpha + "controller": "dns-controller"}),
+			want: []Endpoint{{Name: "web.example.org.", TTL: 60, External: ext, Internal: internal}},
+		},
+		{
+			name: "no annotation publishes nothing",
+			svc:  lb("shop", nil),
+		},
+		{
+			name: "the same name twice is published once",
+			svc:  lb("shop", map[string]string{PrefixAlpha + "hostname": "web.example.org,WEB.example.org."}),
+			want: []Endpoint{{Name: "web.example.org.", TTL: 60, External: ext, Internal: internal}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Service(tc.svc, opts)
+			if r.Key != tc.svc.Namespace+"/web" {
+				t.Errorf("key %q", r.Key)
+			}
+			if (r.Skipped != "") != tc.skipped {
+				t.Errorf("skipped = %q, want skipped %v", r.Skipped, tc.skipped)
+			}
+			if !reflect.DeepEqual(r.Endpoints, tc.want) {
+				t.Errorf("endpoints\n got %+v\nwant %+v", r.Endpoints, tc.want)
+			}
+			var reasons []string
+			for _, p := range r.Problems {
+				reasons = append(reasons, p.Reason)
+				if p.Message == "" {
+					t.Errorf("problem %s without a message", p.Reason)
+				}
+			}
+			if !reflect.DeepEqual(reasons, tc.problems) {
+				t.Errorf("problems %v, want %v (%+v)", reasons, tc.problems, r.Problems)
+			}
+		})
+	}
+}
+
+func TestServiceAddresses(t *testing.T) {
+	ann := map[string]string{PrefixAlpha + "hostname": "web.example.org"}
+	t.Run("externalIPs are external addresses", func(t *testing.T) {
+		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "n", Annotations: ann},
+			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, ClusterIPs: []string{"10.96.0.1"}, ExternalIPs: []string{"203.0.113.5", "2001:db8::5"}}}
+		r := Service(svc, opts)
+		if got := r.Endpoints[0].External.IPs; !reflect.DeepEqual(got, ips("203.0.113.5", "2001:db8::5")) {
+			t.Errorf("external %v", got)
+		}
+	})
+	t.Run("a ClusterIP Service publishes its ClusterIPs", func(t *testing.T) {
+		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "n", Annotations: ann},
+			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, ClusterIP: "10.96.0.1", ClusterIPs: []string{"10.96.0.1", "fd00::1"}}}
+		r := Service(svc, opts)
+		if got := r.Endpoints[0].External.IPs; !reflect.DeepEqual(got, ips("10.96.0.1", "fd00::1")) {
+			t.Errorf("external %v", got)
+		}
+	})
+	t.Run("a pending LoadBalancer has no external address yet", func(t *testing.T) {
+		svc := lb("n", ann)
+		svc.Status = corev1.ServiceStatus{}
+		r := Service(svc, opts)
+		if len(r.Endpoints) != 1 || !r.Endpoints[0].External.Empty() || len(r.Endpoints[0].Internal.IPs) != 2 {
+			t.Errorf("endpoints %+v", r.Endpoints)
+		}
+	})
+	t.Run("the dual-stack AWS annotation is carried", func(t *testing.T) {
+		svc := lb("n", map[string]string{PrefixAlpha + "hostname": "web.example.org", AnnotationAWSIPAddressType: "dualstack"})
+		if r := Service(svc, opts); !r.Endpoints[0].DualStack {
+			t.Error("DualStack not set")
+		}
+	})
+	t.Run("a custom prefix only", func(t *testing.T) {
+		o := opts
+		o.Prefixes = []string{"dns.example.com/"}
+		svc := lb("n", map[string]string{"dns.example.com/hostname": "custom.example.org", PrefixAlpha + "hostname": "web.example.org"})
+		r := Service(svc, o)
+		if len(r.Endpoints) != 1 || r.Endpoints[0].Name != "custom.example.org." {
+			t.Errorf("endpoints %+v", r.Endpoints)
+		}
+	})
+}
+
+func TestParseTTL(t *testing.T) {
+	for in, want := range map[string]uint32{"1": 1, "60": 60, "2147483647": 2147483647, "1h": 3600, " 30s ": 30} {
+		if got, err := ParseTTL(in); err != nil || got != want {
+			t.Errorf("ParseTTL(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"0", "-5", "2147483648", "1.5s", "abc", ""} {
+		if _, err := ParseTTL(in); err == nil {
+			t.Errorf("ParseTTL(%q) succeeded", in)
+		}
+	}
+}
