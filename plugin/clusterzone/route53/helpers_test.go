@@ -25,7 +25,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/aws-sdk-go-v2/service/route53/types"
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 const testOwner = "cz-test"
@@ -418,7 +419,7 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 // syncedSince reports whether zone had a successful sync after since.
 func syncedSince(zone string, since time.Time) func() bool {
 	return func() bool {
-		return testutil.ToFloat64(lastSync.WithLabelValues(zone)) >= float64(since.UnixNano())/1e9
+		return metricValue(lastSync.WithLabelValues(zone)) >= float64(since.UnixNano())/1e9
 	}
 }
 
@@ -458,4 +459,16 @@ func testConfig(zone, zoneID, endpoint, policy string) Config {
 		EvaluateTargetHealth: true,
 		RateLimit:            50,
 	}
+}
+
+// metricValue reads a gauge or counter.
+func metricValue(c prometheus.Metric) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		return 0
+	}
+	if m.Gauge != nil {
+		return m.GetGauge().GetValue()
+	}
+	return m.GetCounter().GetValue()
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/route53/types"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 func ownerTXT(resource string) string {
@@ -188,7 +187,7 @@ func TestMirrorAlias(t *testing.T) {
 	)
 	cfg := testConfig(zone, id, proxy.URL(), PolicySync)
 	m := New(cfg, src, newTestClient(t, proxy.URL()))
-	aliasErrors := testutil.ToFloat64(errorsCount.WithLabelValues("alias_zone"))
+	aliasErrors := metricValue(errorsCount.WithLabelValues("alias_zone"))
 	since := time.Now()
 	stop := runMirror(t, m)
 	waitFor(t, 30*time.Second, "the full sync", syncedSince(zone, since))
@@ -225,7 +224,7 @@ func TestMirrorAlias(t *testing.T) {
 			t.Errorf("%v alias has a TTL or values: %+v", c.key, rs)
 		}
 	}
-	if d := testutil.ToFloat64(errorsCount.WithLabelValues("alias_zone")) - aliasErrors; d != 1 {
+	if d := metricValue(errorsCount.WithLabelValues("alias_zone")) - aliasErrors; d != 1 {
 		t.Errorf("alias_zone errors grew by %v, want 1 (the unknown load balancer)", d)
 	}
 	assertIdempotent(t, cfg, src, moto)
@@ -294,7 +293,7 @@ func TestMirrorAdoptsExternalDNSRecords(t *testing.T) {
 	proxy := newFaultProxy(t, moto)
 	cfg := testConfig(zone, id, proxy.URL(), PolicySync)
 	m := New(cfg, src, newTestClient(t, proxy.URL()))
-	conflicts := testutil.ToFloat64(errorsCount.WithLabelValues("conflict"))
+	conflicts := metricValue(errorsCount.WithLabelValues("conflict"))
 	since := time.Now()
 	stop := runMirror(t, m)
 	waitFor(t, 30*time.Second, "the full sync", syncedSince(zone, since))
@@ -329,7 +328,7 @@ func TestMirrorAdoptsExternalDNSRecords(t *testing.T) {
 	if seen, _ := proxy.counts("change"); seen != 0 {
 		t.Errorf("an event for foreign, unowned and unchanged names sent %d change batches, want none", seen)
 	}
-	if d := testutil.ToFloat64(errorsCount.WithLabelValues("conflict")) - conflicts; d != 4 {
+	if d := metricValue(errorsCount.WithLabelValues("conflict")) - conflicts; d != 4 {
 		t.Errorf("conflict errors grew by %v, want 4 (foreign, foreignold, manual, claimed)", d)
 	}
 

@@ -230,10 +230,7 @@ func TestRealAPIServer(t *testing.T) {
 		t.Error(err)
 	}
 	for _, s := range []*recSink{selSink, scopedSink} {
-		s.mu.Lock()
-		n := s.synced
-		s.mu.Unlock()
-		if n != 1 {
+		if n := s.syncedCount(); n != 1 {
 			t.Errorf("MarkSynced called %d times, want 1", n)
 		}
 	}

@@ -56,6 +56,12 @@ func (r *recSink) MarkSynced() {
 	r.synced++
 }
 
+func (r *recSink) syncedCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.synced
+}
+
 func (r *recSink) get(key string) *corev1.Service {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -174,8 +180,8 @@ func TestInitialListThenSynced(t *testing.T) {
 	if calls[len(calls)-1] != "synced" {
 		t.Errorf("MarkSynced was not called after the initial Upserts: %v", calls)
 	}
-	if sink.synced != 1 {
-		t.Errorf("MarkSynced called %d times, want 1", sink.synced)
+	if n := sink.syncedCount(); n != 1 {
+		t.Errorf("MarkSynced called %d times, want 1", n)
 	}
 	svc := sink.get("a/one")
 	if svc.Spec.Ports != nil || svc.Spec.Selector != nil {
@@ -405,8 +411,8 @@ func TestWatchErrorKeepsState(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, 5*time.Second, hasKeys(sink, "ns/after", "ns/stays"))
-	if sink.synced != 1 {
-		t.Errorf("MarkSynced called %d times, want 1", sink.synced)
+	if n := sink.syncedCount(); n != 1 {
+		t.Errorf("MarkSynced called %d times, want 1", n)
 	}
 }
 
