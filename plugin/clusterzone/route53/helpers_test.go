@@ -84,6 +84,13 @@ func startMoto(t *testing.T) string {
 					cmd.Process.Kill()
 					<-exited
 					logf.Close()
+					if t.Failed() {
+						b, _ := os.ReadFile(logf.Name())
+						if len(b) > 4000 {
+							b = b[len(b)-4000:]
+						}
+						t.Logf("moto_server log (end):\n%s", b)
+					}
 				})
 				return base
 			}

@@ -1,0 +1,156 @@
+package store
+
+import (
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/table"
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/translate"
+
+	"github.com/miekg/dns"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+type fakeResolver struct {
+	mu      sync.Mutex
+	addrs   map[string][]netip.Addr
+	watched map[string]bool
+}
+
+func (f *fakeResolver) Addrs(h string) []netip.Addr {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.addrs[h]
+}
+func (f *fakeResolver) Watch(h string)   { f.mu.Lock(); f.watched[h] = true; f.mu.Unlock() }
+func (f *fakeResolver) Unwatch(h string) { f.mu.Lock(); delete(f.watched, h); f.mu.Unlock() }
+
+type recorder struct {
+	problems  []translate.Problem
+	skipped   []string
+	conflicts []table.Conflict
+	applied   int
+}
+
+func (r *recorder) Problem(_ *corev1.Service, p translate.Problem) {
+	r.problems = append(r.problems, p)
+}
+func (r *recorder) Skipped(_ *corev1.Service, reason string) { r.skipped = append(r.skipped, reason) }
+func (r *recorder) Conflict(_ *corev1.Service, c table.Conflict) {
+	r.conflicts = append(r.conflicts, c)
+}
+func (r *recorder) Applied(table.Change) { r.applied++ }
+
+func svc(name string, created int64, host string, ingress ...corev1.LoadBalancerIngress) *corev1.Service {
+	return &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", CreationTimestamp: metav1.NewTime(time.Unix(created, 0)),
+			Annotations: map[string]string{translate.PrefixAlpha + "hostname": host}},
+		Spec:   corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, ClusterIPs: []string{"10.96.0.1"}},
+		Status: corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: ingress}},
+	}
+}
+
+func newStore() (*Store, *fakeResolver, *recorder) {
+	zones := []string{"example.org."}
+	opts := translate.Options{Prefixes: []string{translate.PrefixAlpha}, Zones: zones, DefaultTTL: 60, Controllers: translate.DefaultControllers}
+	res := &fakeResolver{addrs: map[string][]netip.Addr{}, watched: map[string]bool{}}
+	rec := &recorder{}
+	return New(opts, table.New(zones, "me"), res, rec), res, rec
+}
+
+func aRecords(t *testing.T, s *Store, name string, qtype uint16) []string {
+	t.Helper()
+	a := s.Table().Lookup("example.org.", name)
+	if a.Entry == nil {
+		return nil
+	}
+	var out []string
+	for _, rr := range a.Entry.Records(qtype, table.External) {
+		switch v := rr.(type) {
+		case *dns.A:
+			out = append(out, v.A.String())
+		case *dns.AAAA:
+			out = append(out, v.AAAA.String())
+		}
+	}
+	return out
+}
+
+func TestHostnameIngressIsResolved(t *testing.T) {
+	s, res, _ := newStore()
+	const nlb = "k8s-x.elb.us-east-1.amazonaws.com."
+	s.Upsert(svc("web", 1, "web.example.org", corev1.LoadBalancerIngress{Hostname: "k8s-x.elb.us-east-1.amazonaws.com"}))
+	if !res.watched[nlb] {
+		t.Fatalf("hostname not watched: %v", res.watched)
+	}
+	if got := aRecords(t, s, "web.example.org.", dns.TypeA); len(got) != 0 {
+		t.Errorf("A before resolution: %v", got)
+	}
+	res.mu.Lock()
+	res.addrs[nlb] = []netip.Addr{netip.MustParseAddr("198.51.100.7"), netip.MustParseAddr("2001:db8::7")}
+	res.mu.Unlock()
+	s.HostChanged(nlb)
+	if got := aRecords(t, s, "web.example.org.", dns.TypeA); len(got) != 1 || got[0] != "198.51.100.7" {
+		t.Errorf("A after resolution: %v", got)
+	}
+	if got := aRecords(t, s, "web.example.org.", dns.TypeAAAA); len(got) != 1 || got[0] != "2001:db8::7" {
+		t.Errorf("AAAA after resolution: %v", got)
+	}
+	e := s.Table().Lookup("example.org.", "web.example.org.").Entry
+	if len(e.Set.Aliases) != 1 || e.Set.Aliases[0] != nlb {
+		t.Errorf("aliases %v", e.Set.Aliases)
+	}
+	// Deleting the last user of the hostname stops watching it.
+	s.Delete("ns/web")
+	if res.watched[nlb] {
+		t.Error("hostname still watched after the Service went away")
+	}
+}
+
+func TestUnchangedUpdateIsFree(t *testing.T) {
+	s, _, rec := newStore()
+	a := svc("web", 1, "web.example.org", corev1.LoadBalancerIngress{IP: "192.0.2.1"})
+	s.Upsert(a)
+	serial := s.Table().Serial("example.org.")
+	b := a.DeepCopy()
+	b.ResourceVersion = "2"
+	b.Spec.Ports = []corev1.ServicePort{{Port: 80}}
+	s.Upsert(b)
+	if s.Table().Serial("example.org.") != serial || rec.applied != 1 {
+		t.Errorf("an update that changes nothing DNS-visible moved the serial or applied (%d)", rec.applied)
+	}
+}
+
+func TestReports(t *testing.T) {
+	s, _, rec := newStore()
+	s.Upsert(svc("old", 1, "x.example.org, bad..example.org", corev1.LoadBalancerIngress{IP: "192.0.2.1"}))
+	s.Upsert(svc("new", 2, "x.example.org", corev1.LoadBalancerIngress{IP: "192.0.2.2"}))
+	if len(rec.problems) != 1 || rec.problems[0].Reason != translate.ReasonHostname {
+		t.Errorf("problems %+v", rec.problems)
+	}
+	if len(rec.conflicts) != 1 || rec.conflicts[0].Loser.Key != "ns/new" {
+		t.Errorf("conflicts %+v", rec.conflicts)
+	}
+	ign := svc("ign", 3, "y.example.org")
+	ign.Annotations[translate.PrefixAlpha+"ignore"] = "true"
+	s.Upsert(ign)
+	if len(rec.skipped) != 1 {
+		t.Errorf("skipped %v", rec.skipped)
+	}
+	if got := aRecords(t, s, "x.example.org.", dns.TypeA); len(got) != 1 || got[0] != "192.0.2.1" {
+		t.Errorf("x.example.org %v", got)
+	}
+	if a := s.Table().Lookup("example.org.", "y.example.org."); a.Exists {
+		t.Error("an ignored Service published a name")
+	}
+	if s.Synced() {
+		t.Error("synced before MarkSynced")
+	}
+	s.MarkSynced()
+	if !s.Synced() {
+		t.Error("not synced after MarkSynced")
+	}
+}
