@@ -87,9 +87,8 @@ func clusterCorefile(port int, kubeconfig, resolver string, extra string) string
         owner-id e2e
 %s
     }
-    ready 127.0.0.1:%d
 }
-`, port, kubeconfig, resolver, extra, port+1)
+`, port, kubeconfig, resolver, extra)
 }
 
 func expect(t *testing.T, addr, name string, qtype uint16, want ...string) {
@@ -250,8 +249,45 @@ func TestCluster(t *testing.T) {
 		expect(t, cd.Addr, "nlb.example.org.", dns.TypeA, "A 198.51.100.8")
 	})
 
+	t.Run("tenancy: a namespace cannot take names under another tenant's suffix", func(t *testing.T) {
+		teamA, teamB := c.CreateNamespace(t, "team-a"), c.CreateNamespace(t, "team-b")
+		tc := harness.StartCoreDNS(t, clusterCorefile(harness.FreePort(t), c.Kubeconfig, nlb.Addr, "        allow team-a.example.org team-a"))
+		ann := map[string]string{"external-dns.alpha.kubernetes.io/hostname": "app.team-a.example.org"}
+		if _, err := c.Admin.CoreV1().Services(teamB).Create(ctx, dualStackService(teamB, "thief", ann), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		c.SetLoadBalancerIngress(t, teamB, "thief", []corev1.LoadBalancerIngress{{IP: "203.0.113.66"}})
+		harness.Eventually(t, 20*time.Second, func() error {
+			evs, err := c.Admin.CoreV1().Events(teamB).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=thief"})
+			if err != nil {
+				return err
+			}
+			for _, e := range evs.Items {
+				if e.Reason == "InvalidDNSAnnotation" && strings.Contains(e.Message, "team-a.example.org") {
+					return nil
+				}
+			}
+			return fmt.Errorf("no InvalidDNSAnnotation event for the thief")
+		})
+		expectNX(t, tc.Addr, "app.team-a.example.org.")
+		if _, err := c.Admin.CoreV1().Services(teamA).Create(ctx, dualStackService(teamA, "app", ann), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		c.SetLoadBalancerIngress(t, teamA, "app", []corev1.LoadBalancerIngress{{IP: "203.0.113.10"}})
+		expect(t, tc.Addr, "app.team-a.example.org.", dns.TypeA, "A 203.0.113.10")
+	})
+
 	t.Run("API server outage: answers continue, a change after the restart appears", func(t *testing.T) {
 		c.StopAPIServer(t)
+		// A CoreDNS that starts while the API server is away has no data:
+		// it answers SERVFAIL, never a false NXDOMAIN, until the first sync.
+		late := harness.StartCoreDNS(t, clusterCorefile(harness.FreePort(t), c.Kubeconfig, nlb.Addr, ""))
+		if m := harness.Query(t, late.Addr, "shared.example.org.", dns.TypeA, "udp"); m.Rcode != dns.RcodeServerFailure {
+			t.Errorf("before the first sync: rcode %s, want SERVFAIL", dns.RcodeToString[m.Rcode])
+		}
+		if m := harness.Query(t, late.Addr, "nope.example.org.", dns.TypeA, "udp"); m.Rcode != dns.RcodeServerFailure {
+			t.Errorf("before the first sync, an unknown name: rcode %s, want SERVFAIL", dns.RcodeToString[m.Rcode])
+		}
 		for i := 0; i < 10; i++ {
 			expect(t, cd.Addr, "shared.example.org.", dns.TypeA, "A 192.0.2.22")
 			time.Sleep(200 * time.Millisecond)
@@ -268,5 +304,6 @@ func TestCluster(t *testing.T) {
 			return nil
 		})
 		expect(t, cd.Addr, "shared.example.org.", dns.TypeA, "A 192.0.2.22")
+		expect(t, late.Addr, "after.example.org.", dns.TypeA, "A 192.0.2.40")
 	})
 }

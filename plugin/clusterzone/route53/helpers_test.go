@@ -45,7 +45,9 @@ func startMoto(t *testing.T) string {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
 	t.Setenv("AWS_SESSION_TOKEN", "")
 	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_PROFILE", "")
+	if os.Getenv("AWS_PROFILE") != "" {
+		t.Setenv("AWS_PROFILE", "default")
+	}
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
@@ -63,6 +65,11 @@ func startMoto(t *testing.T) string {
 		}
 		cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
 		cmd.Stdout, cmd.Stderr = logf, logf
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "AWS_") {
+				cmd.Env = append(cmd.Env, kv)
+			}
+		}
 		if err := cmd.Start(); err != nil {
 			t.Fatalf("starting moto_server: %v", err)
 		}
