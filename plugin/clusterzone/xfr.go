@@ -33,7 +33,19 @@ func (cz *Clusterzone) Transfer(zone string, serial uint32) (<-chan []dns.RR, er
 		close(ch)
 		return ch, nil
 	}
+	// The SOA must describe the records sent with it: a change between
+	// reading the serial and the entries would send new records under the
+	// old serial, and a secondary holding them would never ask again for
+	// that change. Read until the serial stands still around the entries.
 	entries := t.Entries(zone)
+	for i := 0; i < 10; i++ {
+		s := cz.soa(t, zone)
+		if s.(*dns.SOA).Serial == soa.(*dns.SOA).Serial {
+			break
+		}
+		soa = s
+		entries = t.Entries(zone)
+	}
 	go func() {
 		defer close(ch)
 		head := []dns.RR{soa, cz.ns(zone)}
@@ -59,10 +71,12 @@ func (cz *Clusterzone) Transfer(zone string, serial uint32) (<-chan []dns.RR, er
 func serialOlder(a, b uint32) bool { return a != b && int32(b-a) > 0 }
 
 // notifier sends NOTIFY for this block's zones through the transfer plugin,
-// once per burst of changes.
+// once per burst of changes, and once at startup when the first full state
+// has been loaded.
 type notifier struct {
-	xfr   *transfer.Transfer
-	zones []string
+	xfr    *transfer.Transfer
+	zones  []string
+	synced func() bool
 
 	mu      sync.Mutex
 	pending map[string]bool
@@ -78,9 +92,19 @@ func (cz *Clusterzone) startNotify(h plugin.Handler) {
 	if !ok || st == nil {
 		return
 	}
-	n := &notifier{xfr: x, zones: cz.Zones, pending: map[string]bool{}}
+	n := &notifier{xfr: x, zones: cz.Zones, synced: st.Synced, pending: map[string]bool{}}
 	cz.notify = n
 	st.Table().Subscribe(n.changed)
+	// As the file plugin does, NOTIFY at startup (here: once the source has
+	// loaded its first full state), so that secondaries pick up what changed
+	// while this server was down or since a Corefile reload, instead of
+	// waiting for the SOA refresh.
+	n.mu.Lock()
+	for _, z := range n.zones {
+		n.pending[z] = true
+	}
+	n.arm()
+	n.mu.Unlock()
 }
 
 func (cz *Clusterzone) stopNotify() {
@@ -106,21 +130,33 @@ func (n *notifier) changed(ch table.Change) {
 			n.pending[z] = true
 		}
 	}
-	if len(n.pending) > 0 && n.timer == nil {
+	n.arm()
+}
+
+// arm starts the timer of a NOTIFY round when zones are pending; n.mu is held.
+func (n *notifier) arm() {
+	if len(n.pending) > 0 && n.timer == nil && !n.stopped {
 		n.timer = time.AfterFunc(notifyDelay, n.send)
 	}
 }
 
 func (n *notifier) send() {
 	n.mu.Lock()
+	if n.stopped {
+		n.mu.Unlock()
+		return
+	}
+	if n.synced != nil && !n.synced() {
+		// Not loaded yet: a secondary asking now would get SERVFAIL and
+		// back off for the SOA retry time. Keep the zones pending.
+		n.timer = time.AfterFunc(notifyDelay, n.send)
+		n.mu.Unlock()
+		return
+	}
 	zones := n.pending
 	n.pending = map[string]bool{}
 	n.timer = nil
-	stopped := n.stopped
 	n.mu.Unlock()
-	if stopped {
-		return
-	}
 	for z := range zones {
 		notifyCount.WithLabelValues(z).Inc()
 		if err := n.xfr.Notify(z); err != nil {

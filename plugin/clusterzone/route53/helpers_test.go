@@ -6,7 +6,6 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -270,9 +269,11 @@ type faultProxy struct {
 	proxy *httputil.ReverseProxy
 
 	mu          sync.Mutex
-	rng         *rand.Rand
 	throttle    float64 // share answered 400 Throttling / PriorRequestNotComplete
 	serverError float64 // share answered 500
+	throttleAcc float64
+	serverAcc   float64
+	throttleN   int
 	requests    map[string]int
 	forwarded   map[string]int
 	faults      map[string]int
@@ -288,7 +289,6 @@ func newFaultProxy(t *testing.T, target string) *faultProxy {
 	}
 	p := &faultProxy{
 		proxy:     httputil.NewSingleHostReverseProxy(u),
-		rng:       rand.New(rand.NewPCG(1, 2)),
 		requests:  map[string]int{},
 		forwarded: map[string]int{},
 		faults:    map[string]int{},
@@ -304,6 +304,8 @@ func (p *faultProxy) setFaults(throttle, serverError float64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.throttle, p.serverError = throttle, serverError
+	// Start just short of a fault, so the next request gets one.
+	p.throttleAcc, p.serverAcc = 1-throttle, 1-serverError-throttle
 }
 
 func (p *faultProxy) reset() {
@@ -364,13 +366,20 @@ func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.requests[action]++
 	fault := ""
 	if action != "other" {
-		x := p.rng.Float64()
+		// Exact shares, spread evenly (and the first request faulted), so
+		// that even a sync of a few requests meets every fault.
+		p.throttleAcc += p.throttle
+		p.serverAcc += p.serverError
 		switch {
-		case x < p.throttle/2:
+		case p.throttleAcc >= 1:
+			p.throttleAcc--
+			p.throttleN++
 			fault = "Throttling"
-		case x < p.throttle:
-			fault = "PriorRequestNotComplete"
-		case x < p.throttle+p.serverError:
+			if p.throttleN%2 == 0 {
+				fault = "PriorRequestNotComplete"
+			}
+		case p.serverAcc >= 1:
+			p.serverAcc--
 			fault = "500"
 		}
 	}

@@ -402,6 +402,12 @@ func (m *Mirror) apply(ctx context.Context, z *zoneState, units []*unit) error {
 		}
 		return nil
 	}
+	// Units Route 53 rejected before, unchanged, are not sent again
+	// until the next full sync.
+	units = slices.DeleteFunc(slices.Clone(units), func(u *unit) bool {
+		f, ok := z.rejected[u.key]
+		return ok && f == u.fingerprint()
+	})
 	for _, b := range batches(units, m.cfg.BatchSize) {
 		if err := m.submit(ctx, z, b, true); err != nil {
 			return err
@@ -434,22 +440,24 @@ func (m *Mirror) submit(ctx context.Context, z *zoneState, b []*unit, mayRefresh
 	}
 	u := b[0]
 	if mayRefresh {
-		if rerr := m.refresh(ctx, z, u.names()); rerr != nil {
+		rerr := m.refresh(ctx, z, u.names())
+		switch {
+		case rerr == nil:
+			nu := m.planKey(z, u.key, u.want)
+			if nu == nil {
+				return nil
+			}
+			return m.submit(ctx, z, []*unit{nu}, false)
+		case errorKind(rerr) != "invalid_change":
 			errorsCount.WithLabelValues("list").Inc()
 			return rerr
 		}
-		nu := m.planKey(z, u.key, u.want)
-		if nu == nil {
-			return nil
-		}
-		return m.submit(ctx, z, []*unit{nu}, false)
+		// Route 53 will not even read the name: the record is bad.
 	}
 	errorsCount.WithLabelValues("invalid_change").Inc()
-	descs := make([]string, 0, len(u.changes))
-	for _, c := range u.changes {
-		descs = append(descs, describe(c))
-	}
-	log.Errorf("Route 53 rejected %s %s in zone %s, leaving it out: %v (changes: %s)", u.key.name, u.key.typ, z.name, err, strings.Join(descs, "; "))
+	z.rejected[u.key] = u.fingerprint()
+	log.Errorf("Route 53 rejected %s %s in zone %s, leaving it out until it changes or the next full sync: %v (changes: %s)",
+		u.key.name, u.key.typ, z.name, err, u.fingerprint())
 	return nil
 }
 

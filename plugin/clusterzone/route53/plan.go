@@ -69,6 +69,16 @@ func (u *unit) names() []string {
 	return out
 }
 
+// fingerprint identifies the unit's changes, for the log and to recognise a
+// unit Route 53 rejected before.
+func (u *unit) fingerprint() string {
+	descs := make([]string, 0, len(u.changes))
+	for _, c := range u.changes {
+		descs = append(descs, describe(c))
+	}
+	return strings.Join(descs, "; ")
+}
+
 // batches packs units into batches within Route 53's limits and the
 // configured batch size, keeping each unit whole.
 func batches(units []*unit, batchSize int) [][]*unit {

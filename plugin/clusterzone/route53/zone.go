@@ -27,10 +27,13 @@ type zoneState struct {
 	// reported is the last problem logged per record, so each one is logged
 	// (and counted) once, not on every sync.
 	reported map[rrKey]string
+	// rejected holds the changes Route 53 rejected per record, so they are
+	// not sent again until they change or the next full sync.
+	rejected map[rrKey]string
 }
 
 func newZoneState(name, id string) *zoneState {
-	return &zoneState{name: name, id: id, reported: map[rrKey]string{}}
+	return &zoneState{name: name, id: id, reported: map[rrKey]string{}, rejected: map[rrKey]string{}}
 }
 
 // reset drops the view; the next sync starts with a full listing.
@@ -38,6 +41,7 @@ func (z *zoneState) reset() {
 	z.loaded = false
 	z.sets, z.routed, z.owned = nil, nil, nil
 	z.reported = map[rrKey]string{}
+	z.rejected = map[rrKey]string{}
 }
 
 // load replaces the view with a listing.
@@ -45,6 +49,7 @@ func (z *zoneState) load(sets []types.ResourceRecordSet) {
 	z.sets = map[string]map[string]types.ResourceRecordSet{}
 	z.routed = map[rrKey]bool{}
 	z.owned = map[rrKey]bool{}
+	z.rejected = map[rrKey]string{}
 	for _, rs := range sets {
 		z.add(rs)
 	}

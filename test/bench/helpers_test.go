@@ -1,0 +1,290 @@
+package bench
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/clusterzone/clusterzone/test/harness"
+
+	"github.com/miekg/dns"
+)
+
+// server is a ./coredns process started by startServer. Unlike
+// harness.StartCoreDNS it keeps the process, so its PID (for /proc) is known,
+// and its Corefile has a prometheus and a pprof listener.
+type server struct {
+	name    string
+	Addr    string // DNS, 127.0.0.1:PORT
+	metrics string // http://127.0.0.1:PORT/metrics
+	pprof   string // http://127.0.0.1:PORT
+	started time.Time
+	// syncTook is set by waitSynced: process start to fully loaded.
+	syncTook time.Duration
+
+	cmd  *exec.Cmd
+	out  *lockedBuffer
+	done chan struct{}
+	err  error
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	l.b = append(l.b, p...)
+	l.mu.Unlock()
+	return len(p), nil
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return string(l.b)
+}
+
+// startServer runs the built ./coredns (harness.CoreDNSBinary) with one
+// server block for zone on a fresh loopback port, holding the given plugin
+// lines, plus `prometheus` and `pprof` on their own loopback ports. It waits
+// until the DNS port answers (any reply) and stops the process in b.Cleanup.
+// env is added to the environment ("KEY=value").
+func startServer(b *testing.B, name, zone, plugins string, env ...string) *server {
+	b.Helper()
+	bin := harness.CoreDNSBinary(b)
+	dnsPort, promPort, pprofPort := harness.FreePort(b), harness.FreePort(b), harness.FreePort(b)
+	corefile := fmt.Sprintf(`%s:%d {
+    bind 127.0.0.1
+%s
+    prometheus 127.0.0.1:%d
+    pprof 127.0.0.1:%d
+}
+`, zone, dnsPort, plugins, promPort, pprofPort)
+	dir := b.TempDir()
+	path := filepath.Join(dir, "Corefile")
+	if err := os.WriteFile(path, []byte(corefile), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	s := &server{
+		name:    name,
+		Addr:    net.JoinHostPort("127.0.0.1", strconv.Itoa(dnsPort)),
+		metrics: fmt.Sprintf("http://127.0.0.1:%d/metrics", promPort),
+		pprof:   fmt.Sprintf("http://127.0.0.1:%d", pprofPort),
+		out:     &lockedBuffer{},
+		done:    make(chan struct{}),
+	}
+	s.cmd = exec.Command(bin, "-conf", path)
+	s.cmd.Dir = dir
+	s.cmd.Env = append(os.Environ(), env...)
+	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+	s.cmd.WaitDelay = 5 * time.Second
+	setProcAttr(s.cmd)
+	s.started = time.Now()
+	if err := s.cmd.Start(); err != nil {
+		b.Fatalf("bench: starting %s (%s): %v", name, bin, err)
+	}
+	go func() { s.err = s.cmd.Wait(); close(s.done) }()
+	b.Cleanup(func() {
+		s.stop()
+		if b.Failed() {
+			b.Logf("bench: %s Corefile:\n%s\noutput (tail):\n%s", name, corefile, tail(s.out.String(), 40))
+		}
+	})
+
+	c := &dns.Client{Net: "udp", Timeout: time.Second}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if s.exited() {
+			b.Fatalf("bench: %s exited (%v) before answering; Corefile:\n%s\noutput:\n%s", name, s.err, corefile, tail(s.out.String(), 40))
+		}
+		m := new(dns.Msg).SetQuestion("bench-probe.invalid.", dns.TypeA)
+		if _, _, err := c.Exchange(m, s.Addr); err == nil {
+			return s
+		} else if time.Now().After(deadline) {
+			b.Fatalf("bench: %s did not answer on %s: %v\noutput:\n%s", name, s.Addr, err, tail(s.out.String(), 40))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (s *server) exited() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *server) stop() {
+	if s.exited() {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+}
+
+// scrape returns the process's /metrics text.
+func (s *server) scrape() (string, error) {
+	return httpGet(s.metrics)
+}
+
+// metric returns the sum of a metric's samples (no label filter).
+func (s *server) metric(name string) (float64, error) {
+	text, err := s.scrape()
+	if err != nil {
+		return 0, err
+	}
+	v, ok := harness.SumMetric(text, name, nil)
+	if !ok {
+		return 0, fmt.Errorf("%s: no metric %s", s.name, name)
+	}
+	return v, nil
+}
+
+// forceGC makes the process run a full garbage collection:
+// net/http/pprof's heap handler calls runtime.GC() first when gc=1.
+func (s *server) forceGC() error {
+	_, err := httpGet(s.pprof + "/debug/pprof/heap?gc=1")
+	return err
+}
+
+// procStatus returns a field of /proc/PID/status in bytes (VmRSS, VmHWM).
+func (s *server) procStatus(field string) (float64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok || k != field {
+			continue
+		}
+		fs := strings.Fields(v) // "123456 kB"
+		if len(fs) != 2 || fs[1] != "kB" {
+			return 0, fmt.Errorf("%s: %q", field, v)
+		}
+		n, err := strconv.ParseFloat(fs[0], 64)
+		return n * 1024, err
+	}
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, s.cmd.Process.Pid)
+}
+
+var httpClient = &http.Client{Timeout: 30 * time.Second}
+
+func httpGet(url string) (string, error) {
+	resp, err := httpClient.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return string(body), nil
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// poller sends queries back to back over one UDP socket, to see a change as
+// soon as it is served.
+type poller struct {
+	c    *dns.Client
+	conn *dns.Conn
+}
+
+func newPoller(b *testing.B, addr string) *poller {
+	b.Helper()
+	c := &dns.Client{Net: "udp", Timeout: time.Second}
+	conn, err := c.Dial(addr)
+	if err != nil {
+		b.Fatalf("bench: dial %s: %v", addr, err)
+	}
+	b.Cleanup(func() { conn.Close() })
+	return &poller{c: c, conn: conn}
+}
+
+// answers returns the reply's answer RRs as "TYPE rdata", sorted.
+func answers(m *dns.Msg) []string {
+	var out []string
+	for _, rr := range m.Answer {
+		h := rr.Header()
+		out = append(out, dns.TypeToString[h.Rrtype]+" "+strings.TrimPrefix(rr.String(), h.String()))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// waitFor queries name/qtype every interval until the answer is exactly want
+// ("TYPE rdata", sorted) and returns when the reply arrived and how many
+// queries it took.
+func (p *poller) waitFor(name string, qtype uint16, want []string, interval, timeout time.Duration) (time.Time, int, error) {
+	deadline := time.Now().Add(timeout)
+	n := 0
+	var last []string
+	var lastErr error
+	for {
+		m := new(dns.Msg).SetQuestion(name, qtype)
+		r, _, err := p.c.ExchangeWithConn(m, p.conn)
+		now := time.Now()
+		n++
+		if err == nil {
+			last = answers(r)
+			if slices.Equal(last, want) {
+				return now, n, nil
+			}
+		}
+		lastErr = err
+		if now.After(deadline) {
+			return now, n, fmt.Errorf("%s %s: answer %v (err %v) after %v, want %v", name, dns.TypeToString[qtype], last, lastErr, timeout, want)
+		}
+		if interval > 0 {
+			time.Sleep(interval)
+		}
+	}
+}
+
+// percentile returns the nearest-rank percentile q (0..100] of sorted d.
+func percentile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(float64(len(sorted))*q/100+0.999999) - 1
+	i = max(0, min(i, len(sorted)-1))
+	return sorted[i]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func mb(bytes float64) float64 { return bytes / (1 << 20) }

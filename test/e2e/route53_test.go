@@ -1,0 +1,235 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clusterzone/clusterzone/test/harness"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
+	"github.com/aws/aws-sdk-go-v2/service/route53/types"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// r53Client talks to moto directly (not through the plugin), to set up and check zones.
+func r53Client(endpoint string) *route53.Client {
+	return route53.New(route53.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+	})
+}
+
+func createHostedZone(t *testing.T, c *route53.Client, name string) string {
+	t.Helper()
+	out, err := c.CreateHostedZone(context.Background(), &route53.CreateHostedZoneInput{
+		Name: aws.String(name), CallerReference: aws.String(fmt.Sprint(time.Now().UnixNano())),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimPrefix(aws.ToString(out.HostedZone.Id), "/hostedzone/")
+}
+
+// zoneRecords lists the zone as "name TYPE value" lines (ALIAS as "ALIAS zoneid target").
+func zoneRecords(t *testing.T, c *route53.Client, zoneID string) []string {
+	t.Helper()
+	var out []string
+	p := route53.NewListResourceRecordSetsPaginator(c, &route53.ListResourceRecordSetsInput{HostedZoneId: aws.String(zoneID)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rr := range page.ResourceRecordSets {
+			if rr.Type == types.RRTypeSoa || rr.Type == types.RRTypeNs {
+				continue
+			}
+			name := strings.ReplaceAll(aws.ToString(rr.Name), `\052`, "*")
+			if rr.AliasTarget != nil {
+				out = append(out, fmt.Sprintf("%s %s ALIAS %s %s", name, rr.Type, aws.ToString(rr.AliasTarget.HostedZoneId), strings.TrimSuffix(aws.ToString(rr.AliasTarget.DNSName), ".")))
+				continue
+			}
+			for _, v := range rr.ResourceRecords {
+				out = append(out, fmt.Sprintf("%s %s %s", name, rr.Type, aws.ToString(v.Value)))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func route53Corefile(port int, kubeconfig, resolver, zoneID, endpoint, extra string) string {
+	return fmt.Sprintf(`example.org:%d {
+    clusterzone {
+        kubeconfig %s
+        resolver %s
+        owner-id e2e
+        route53 {
+            zone example.org %s
+            endpoint %s
+            region us-east-1
+            policy sync
+            debounce 200ms
+            lease kube-system/clusterzone-e2e
+%s
+        }
+    }
+}
+`, port, kubeconfig, resolver, zoneID, endpoint, extra)
+}
+
+func expectZone(t *testing.T, c *route53.Client, zoneID string, timeout time.Duration, want ...string) {
+	t.Helper()
+	sort.Strings(want)
+	harness.Eventually(t, timeout, func() error {
+		got := zoneRecords(t, c, zoneID)
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			return fmt.Errorf("hosted zone holds\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+		}
+		return nil
+	})
+}
+
+func txt(name, ns, svc string) string {
+	return fmt.Sprintf(`%s TXT "heritage=external-dns,external-dns/owner=e2e,external-dns/resource=service/%s/%s"`, name, ns, svc)
+}
+
+func TestRoute53Mirror(t *testing.T) {
+	c := harness.StartCluster(t)
+	moto := harness.StartMoto(t)
+	nlb := startFakeNLB(t)
+	r53 := r53Client(moto.URL)
+	zoneID := createHostedZone(t, r53, "example.org")
+	ctx := context.Background()
+	ns := c.CreateNamespace(t, "shop")
+	svcs := c.Admin.CoreV1().Services(ns)
+
+	// Two replicas, each through its own counting proxy: exactly one writes.
+	p1, p2 := harness.StartCountingProxy(t, moto.URL), harness.StartCountingProxy(t, moto.URL)
+	cd1 := harness.StartCoreDNS(t, route53Corefile(harness.FreePort(t), c.Kubeconfig, nlb.Addr, zoneID, p1.URL, ""), moto.Env...)
+	cd2 := harness.StartCoreDNS(t, route53Corefile(harness.FreePort(t), c.Kubeconfig, nlb.Addr, zoneID, p2.URL, ""), moto.Env...)
+
+	web := dualStackService(ns, "web", map[string]string{"external-dns.alpha.kubernetes.io/hostname": "web.example.org"})
+	if _, err := svcs.Create(ctx, web, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c.SetLoadBalancerIngress(t, ns, "web", []corev1.LoadBalancerIngress{{IP: "192.0.2.10"}, {IP: "2001:db8::10"}})
+	expectZone(t, r53, zoneID, 60*time.Second,
+		"web.example.org. A 192.0.2.10", "web.example.org. AAAA 2001:db8::10",
+		txt("a-web.example.org.", ns, "web"), txt("aaaa-web.example.org.", ns, "web"))
+
+	leader, follower, leaderDNS := p1, p2, cd1
+	if p2.Count("ChangeResourceRecordSets") > 0 {
+		leader, follower, leaderDNS = p2, p1, cd2
+	}
+	if leader.Count("ChangeResourceRecordSets") == 0 || follower.Count("ChangeResourceRecordSets") != 0 {
+		t.Fatalf("want exactly one writer: replica 1 %v, replica 2 %v", p1.Counts(), p2.Counts())
+	}
+
+	t.Run("a change costs one ChangeResourceRecordSets and no listing", func(t *testing.T) {
+		before := leader.Counts()
+		c.SetLoadBalancerIngress(t, ns, "web", []corev1.LoadBalancerIngress{{IP: "192.0.2.11"}, {IP: "2001:db8::11"}})
+		expectZone(t, r53, zoneID, 30*time.Second,
+			"web.example.org. A 192.0.2.11", "web.example.org. AAAA 2001:db8::11",
+			txt("a-web.example.org.", ns, "web"), txt("aaaa-web.example.org.", ns, "web"))
+		after := leader.Counts()
+		if d := after["ChangeResourceRecordSets"] - before["ChangeResourceRecordSets"]; d != 1 {
+			t.Errorf("%d ChangeResourceRecordSets calls for one change", d)
+		}
+		if d := after["ListResourceRecordSets"] - before["ListResourceRecordSets"]; d != 0 {
+			t.Errorf("%d ListResourceRecordSets calls for one change", d)
+		}
+		t.Logf("leader requests: before %v, after %v", before, after)
+	})
+
+	t.Run("dual-stack NLB becomes ALIAS A and ALIAS AAAA", func(t *testing.T) {
+		host := "k8s-shop-nlb-0123456789.elb.us-east-1.amazonaws.com"
+		nlb.set(host+".", host+". 5 IN A 198.51.100.7", host+". 5 IN AAAA 2001:db8:51::7")
+		svc := dualStackService(ns, "nlb", map[string]string{
+			"external-dns.alpha.kubernetes.io/hostname":                     "nlb.example.org",
+			"service.beta.kubernetes.io/aws-load-balancer-type":             "external",
+			"service.beta.kubernetes.io/aws-load-balancer-ip-address-type": "dualstack",
+		})
+		if _, err := svcs.Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		c.SetLoadBalancerIngress(t, ns, "nlb", []corev1.LoadBalancerIngress{{Hostname: host}})
+		expectZone(t, r53, zoneID, 30*time.Second,
+			"web.example.org. A 192.0.2.11", "web.example.org. AAAA 2001:db8::11",
+			txt("a-web.example.org.", ns, "web"), txt("aaaa-web.example.org.", ns, "web"),
+			"nlb.example.org. A ALIAS Z26RNL4JYFTOTI "+host, "nlb.example.org. AAAA ALIAS Z26RNL4JYFTOTI "+host,
+			txt("a-nlb.example.org.", ns, "nlb"), txt("aaaa-nlb.example.org.", ns, "nlb"))
+	})
+
+	t.Run("deleted under sync: removed", func(t *testing.T) {
+		if err := svcs.Delete(ctx, "nlb", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		expectZone(t, r53, zoneID, 30*time.Second,
+			"web.example.org. A 192.0.2.11", "web.example.org. AAAA 2001:db8::11",
+			txt("a-web.example.org.", ns, "web"), txt("aaaa-web.example.org.", ns, "web"))
+	})
+
+	t.Run("the leader dies: the other replica takes over within the lease duration", func(t *testing.T) {
+		leaderDNS.Kill(t) // no graceful release: the lease must expire
+		killed := time.Now()
+		api := dualStackService(ns, "api", map[string]string{"external-dns.alpha.kubernetes.io/hostname": "api.example.org"})
+		if _, err := svcs.Create(ctx, api, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		c.SetLoadBalancerIngress(t, ns, "api", []corev1.LoadBalancerIngress{{IP: "192.0.2.30"}})
+		expectZone(t, r53, zoneID, 60*time.Second,
+			"web.example.org. A 192.0.2.11", "web.example.org. AAAA 2001:db8::11",
+			txt("a-web.example.org.", ns, "web"), txt("aaaa-web.example.org.", ns, "web"),
+			"api.example.org. A 192.0.2.30", txt("a-api.example.org.", ns, "api"))
+		took := time.Since(killed)
+		t.Logf("takeover: the new leader wrote %v after the old one was killed (lease duration 15s)", took)
+		if follower.Count("ChangeResourceRecordSets") == 0 {
+			t.Errorf("the follower never wrote: %v", follower.Counts())
+		}
+	})
+}
+
+func TestRoute53UpsertOnlyAndDryRun(t *testing.T) {
+	c := harness.StartCluster(t)
+	moto := harness.StartMoto(t)
+	nlb := startFakeNLB(t)
+	r53 := r53Client(moto.URL)
+	ctx := context.Background()
+	ns := c.CreateNamespace(t, "shop")
+	svcs := c.Admin.CoreV1().Services(ns)
+
+	upsertZone := createHostedZone(t, r53, "example.org")
+	harness.StartCoreDNS(t, route53Corefile(harness.FreePort(t), c.Kubeconfig, nlb.Addr, upsertZone, moto.URL, "            policy upsert-only"), moto.Env...)
+	dryZone := createHostedZone(t, r53, "example.org")
+	dry := harness.StartCoreDNS(t, strings.Replace(route53Corefile(harness.FreePort(t), c.Kubeconfig, nlb.Addr, dryZone, moto.URL, "            dry-run"), "clusterzone-e2e", "clusterzone-dry", 1), moto.Env...)
+
+	if _, err := svcs.Create(ctx, dualStackService(ns, "web", map[string]string{"external-dns.alpha.kubernetes.io/hostname": "web.example.org"}), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c.SetLoadBalancerIngress(t, ns, "web", []corev1.LoadBalancerIngress{{IP: "192.0.2.10"}})
+	want := []string{"web.example.org. A 192.0.2.10", txt("a-web.example.org.", ns, "web")}
+	expectZone(t, r53, upsertZone, 60*time.Second, want...)
+	if err := svcs.Delete(ctx, "web", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second) // debounce is 200ms: a delete would have landed by now
+	expectZone(t, r53, upsertZone, time.Second, want...)
+
+	// dry-run: the plan is logged, nothing lands.
+	harness.Eventually(t, 30*time.Second, func() error {
+		if !strings.Contains(dry.Log(), "dry run, zone example.org.: would") {
+			return fmt.Errorf("no dry-run plan logged yet")
+		}
+		return nil
+	})
+	expectZone(t, r53, dryZone, time.Second)
+}
