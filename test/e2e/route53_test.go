@@ -154,8 +154,8 @@ func TestRoute53Mirror(t *testing.T) {
 		host := "k8s-shop-nlb-0123456789.elb.us-east-1.amazonaws.com"
 		nlb.set(host+".", host+". 5 IN A 198.51.100.7", host+". 5 IN AAAA 2001:db8:51::7")
 		svc := dualStackService(ns, "nlb", map[string]string{
-			"external-dns.alpha.kubernetes.io/hostname":                     "nlb.example.org",
-			"service.beta.kubernetes.io/aws-load-balancer-type":             "external",
+			"external-dns.alpha.kubernetes.io/hostname":                    "nlb.example.org",
+			"service.beta.kubernetes.io/aws-load-balancer-type":            "external",
 			"service.beta.kubernetes.io/aws-load-balancer-ip-address-type": "dualstack",
 		})
 		if _, err := svcs.Create(ctx, svc, metav1.CreateOptions{}); err != nil {

@@ -143,4 +143,3 @@ func Route53Action(r *http.Request) string {
 	}
 	return r.Method + " " + path
 }
-
