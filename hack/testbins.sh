@@ -49,8 +49,11 @@ build_kube_apiserver() {
   rm -rf "$d" && mkdir -p "$d" && cd "$d"
   # The staging modules are published as k8s.io/<repo> v0.Y.Z for kubernetes v1.Y.Z.
   local minor=v0.${K8S_VERSION#v1.}
-  staging=$(curl -fsS "${GOPROXY_URL:-https://proxy.golang.org}/k8s.io/kubernetes/@v/$K8S_VERSION.mod" |
-    sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p')
+  # Read the staging list from k8s.io/kubernetes's own go.mod, through the module proxy.
+  local gomod
+  gomod=$(cd "$d" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+  staging=$(sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p' "$gomod")
+  [ -n "$staging" ] || { echo "could not read the staging modules of k8s.io/kubernetes $K8S_VERSION" >&2; exit 1; }
   {
     echo "module clusterzone.local/build/kube-apiserver"
     echo

@@ -304,8 +304,11 @@ func (p *faultProxy) setFaults(throttle, serverError float64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.throttle, p.serverError = throttle, serverError
-	// Start just short of a fault, so the next request gets one.
-	p.throttleAcc, p.serverAcc = 1-throttle, 1-serverError-throttle
+	// Start just short of a throttling fault, so the next request gets one.
+	p.throttleAcc, p.serverAcc = 0, 0
+	if throttle > 0 {
+		p.throttleAcc = 1 - throttle
+	}
 }
 
 func (p *faultProxy) reset() {
