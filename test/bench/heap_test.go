@@ -228,6 +228,7 @@ func loadServices(b *testing.B, c *harness.Cluster, n int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pol := corev1.IPFamilyPolicyRequireDualStack
+	noNodePorts := false // 10,000 LoadBalancers would exhaust the NodePort range
 	var next, done atomic.Int64
 	var firstErr error
 	var errOnce sync.Once
@@ -253,6 +254,8 @@ func loadServices(b *testing.B, c *harness.Cluster, n int) {
 						IPFamilyPolicy: &pol,
 						IPFamilies:     []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol},
 						Ports:          []corev1.ServicePort{{Name: "https", Port: 443}},
+
+						AllocateLoadBalancerNodePorts: &noNodePorts,
 					},
 				}, metav1.CreateOptions{})
 				if err == nil {

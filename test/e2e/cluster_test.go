@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -281,7 +282,14 @@ func TestCluster(t *testing.T) {
 		c.StopAPIServer(t)
 		// A CoreDNS that starts while the API server is away has no data:
 		// it answers SERVFAIL, never a false NXDOMAIN, until the first sync.
-		late := harness.StartCoreDNS(t, clusterCorefile(harness.FreePort(t), c.Kubeconfig, nlb.Addr, ""))
+		readyPort := harness.FreePort(t)
+		lateCorefile := strings.TrimSuffix(clusterCorefile(harness.FreePort(t), c.Kubeconfig, nlb.Addr, ""), "}\n") +
+			fmt.Sprintf("    ready 127.0.0.1:%d\n}\n", readyPort)
+		late := harness.StartCoreDNS(t, lateCorefile)
+		readyURL := fmt.Sprintf("http://127.0.0.1:%d/ready", readyPort)
+		if code := httpStatus(t, readyURL); code != http.StatusServiceUnavailable {
+			t.Errorf("ready endpoint before the first sync: %d, want 503", code)
+		}
 		if m := harness.Query(t, late.Addr, "shared.example.org.", dns.TypeA, "udp"); m.Rcode != dns.RcodeServerFailure {
 			t.Errorf("before the first sync: rcode %s, want SERVFAIL", dns.RcodeToString[m.Rcode])
 		}
@@ -305,5 +313,22 @@ func TestCluster(t *testing.T) {
 		})
 		expect(t, cd.Addr, "shared.example.org.", dns.TypeA, "A 192.0.2.22")
 		expect(t, late.Addr, "after.example.org.", dns.TypeA, "A 192.0.2.40")
+		harness.Eventually(t, 30*time.Second, func() error {
+			if code := httpStatus(t, readyURL); code != http.StatusOK {
+				return fmt.Errorf("ready endpoint: %d", code)
+			}
+			return nil
+		})
 	})
+}
+
+// httpStatus returns the status code of a GET, 0 when it cannot connect.
+func httpStatus(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

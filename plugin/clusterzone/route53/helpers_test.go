@@ -271,8 +271,10 @@ type faultProxy struct {
 	mu          sync.Mutex
 	throttle    float64 // share answered 400 Throttling / PriorRequestNotComplete
 	serverError float64 // share answered 500
+	lost        float64 // share of change batches applied by moto whose answer is replaced by a 500
 	throttleAcc float64
 	serverAcc   float64
+	lostAcc     float64
 	throttleN   int
 	requests    map[string]int
 	forwarded   map[string]int
@@ -304,10 +306,25 @@ func (p *faultProxy) setFaults(throttle, serverError float64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.throttle, p.serverError = throttle, serverError
-	// Start just short of a throttling fault, so the next request gets one.
+	// Start just short of a throttling fault, so the next request gets one,
+	// and the first server error comes soon after.
 	p.throttleAcc, p.serverAcc = 0, 0
 	if throttle > 0 {
-		p.throttleAcc = 1 - throttle
+		p.throttleAcc = 1 - throttle + 1e-9
+	}
+	if serverError > 0 {
+		p.serverAcc = 1 - 2*serverError + 1e-9
+	}
+}
+
+// setLost makes a share of the forwarded change batches lose their answer:
+// moto applies them, the client gets HTTP 500 (and retries).
+func (p *faultProxy) setLost(share float64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.lost, p.lostAcc = share, 0
+	if share > 0 {
+		p.lostAcc = 1 - share
 	}
 }
 
@@ -418,10 +435,24 @@ func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rec := httptest.NewRecorder()
 	p.proxy.ServeHTTP(rec, r)
+	p.mu.Lock()
 	if rec.Code >= 400 {
-		p.mu.Lock()
 		p.rejected = append(p.rejected, rec.Body.String())
-		p.mu.Unlock()
+	}
+	lost := false
+	if rec.Code == http.StatusOK && p.lost > 0 {
+		if p.lostAcc += p.lost; p.lostAcc >= 1 {
+			p.lostAcc--
+			p.faults["lost answer"]++
+			lost = true
+		}
+	}
+	p.mu.Unlock()
+	if lost {
+		w.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(w, `<?xml version="1.0"?>
+<ErrorResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><Error><Type>Receiver</Type><Code>InternalFailure</Code><Message>We encountered an internal error. Please try again.</Message></Error><RequestId>fault-injected</RequestId></ErrorResponse>`)
+		return
 	}
 	for k, v := range rec.Header() {
 		w.Header()[k] = v

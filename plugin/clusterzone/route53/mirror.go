@@ -264,7 +264,7 @@ func (m *Mirror) reconcileZone(ctx context.Context, z *zoneState) error {
 		return fmt.Errorf("listing zone %s (%s): %w", z.name, z.id, err)
 	}
 	listed := time.Since(start)
-	z.load(sets)
+	orphans := m.load(z, sets)
 	want, skip := m.toDesired(z, m.src.Endpoints(z.name))
 
 	// Every record the source wants, every record this owner holds, and
@@ -273,25 +273,11 @@ func (m *Mirror) reconcileZone(ctx context.Context, z *zoneState) error {
 	for k := range want {
 		keys[k] = true
 	}
-	for name, byType := range z.sets {
-		for typ := range byType {
-			k := rrKey{name, typ}
-			switch typ {
-			case "A", "AAAA":
-				if m.owns(z, k) {
-					z.owned[k] = true
-					keys[k] = true
-				}
-			case "TXT":
-				if labels, _ := z.heritageLabels(name); labels != nil && labels[ownerLabel] == m.reg.owner {
-					for _, rk := range m.reg.recordsOf(name, "A", "AAAA") {
-						if z.contains(rk.name) && m.zoneFor(rk.name) == z {
-							keys[rk] = true
-						}
-					}
-				}
-			}
-		}
+	for k := range z.owned {
+		keys[k] = true
+	}
+	for _, k := range orphans {
+		keys[k] = true
 	}
 	for k := range skip {
 		delete(keys, k)
@@ -306,6 +292,33 @@ func (m *Mirror) reconcileZone(ctx context.Context, z *zoneState) error {
 	log.Infof("Route 53 full sync of %s: %d record sets listed in %s, %d records owned, %d changes in %s",
 		z.name, len(sets), listed.Round(time.Millisecond), len(z.owned), countChanges(units), time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// load replaces the view of z with a listing and works out what this owner
+// owns. It returns the records named by ownership TXTs of this owner, which
+// may have lost their record.
+func (m *Mirror) load(z *zoneState, sets []types.ResourceRecordSet) (txtRecords []rrKey) {
+	z.load(sets)
+	for name, byType := range z.sets {
+		for typ := range byType {
+			k := rrKey{name, typ}
+			switch typ {
+			case "A", "AAAA":
+				if m.owns(z, k) {
+					z.owned[k] = true
+				}
+			case "TXT":
+				if labels, _ := z.heritageLabels(name); labels != nil && labels[ownerLabel] == m.reg.owner {
+					for _, rk := range m.reg.recordsOf(name, "A", "AAAA") {
+						if m.zoneFor(rk.name) == z {
+							txtRecords = append(txtRecords, rk)
+						}
+					}
+				}
+			}
+		}
+	}
+	return txtRecords
 }
 
 // syncNames brings the records at names in line with the source, against the
@@ -430,6 +443,30 @@ func (m *Mirror) submit(ctx context.Context, z *zoneState, b []*unit, mayRefresh
 		errorsCount.WithLabelValues("change").Inc()
 		return err
 	}
+	if mayRefresh && len(b) > 1 && staleView(err) {
+		// The zone changed behind the view (or Route 53 applied an earlier
+		// attempt whose answer was lost): read it again, plan these
+		// records anew, and send what is still needed.
+		log.Warningf("Route 53 rejected a batch of %d records in zone %s as out of date, reading the zone again: %v", len(b), z.name, err)
+		sets, lerr := m.list(ctx, z)
+		if lerr != nil {
+			errorsCount.WithLabelValues("list").Inc()
+			return lerr
+		}
+		m.load(z, sets)
+		var units []*unit
+		for _, u := range b {
+			if nu := m.planKey(z, u.key, u.want); nu != nil {
+				units = append(units, nu)
+			}
+		}
+		for _, nb := range batches(units, m.cfg.BatchSize) {
+			if err := m.submit(ctx, z, nb, false); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	if len(b) > 1 {
 		log.Warningf("Route 53 rejected a batch of %d records in zone %s, splitting it: %v", len(b), z.name, err)
 		mid := len(b) / 2
@@ -459,6 +496,19 @@ func (m *Mirror) submit(ctx context.Context, z *zoneState, b []*unit, mayRefresh
 	log.Errorf("Route 53 rejected %s %s in zone %s, leaving it out until it changes or the next full sync: %v (changes: %s)",
 		u.key.name, u.key.typ, z.name, err, u.fingerprint())
 	return nil
+}
+
+// staleView reports whether Route 53 rejected a batch because the view is
+// out of date: a CREATE of a record that exists, a DELETE of one that does
+// not (or with other values).
+func staleView(err error) bool {
+	msg := err.Error()
+	for _, s := range []string{"already exists", "not found", "do not match", "found none"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // change sends one ChangeResourceRecordSets call.

@@ -192,3 +192,37 @@ func TestMirrorSplitsRejectedBatch(t *testing.T) {
 	}
 	checkZone(t, listZone(t, direct, id), want)
 }
+
+// TestMirrorLostAnswers loses the answer to change batches Route 53 (moto)
+// applied: the SDK's retry is then rejected as a CREATE of existing records,
+// and the mirror reads the zone again instead of failing or duplicating.
+func TestMirrorLostAnswers(t *testing.T) {
+	moto := startMoto(t)
+	direct := newTestClient(t, moto)
+	const zone = "t6.example.org."
+	id := createZone(t, direct, zone)
+	proxy := newFaultProxy(t, moto)
+	proxy.setLost(0.5)
+
+	src := newFakeSource()
+	want := map[rrKey][]string{{zone, "SOA"}: nil, {zone, "NS"}: nil}
+	for i := range 300 {
+		name := fmt.Sprintf("n-%03d.t6.example.org.", i)
+		v := fmt.Sprintf("10.6.%d.%d", i/200, i%200+1)
+		src.set(Endpoint{Name: name, Type: "A", Targets: []string{v}, Resource: "service/default/n"})
+		want[rrKey{name, "A"}] = []string{v}
+		want[rrKey{"a-" + name, "TXT"}] = []string{ownerTXT("service/default/n")}
+	}
+	cfg := testConfig(zone, id, proxy.URL(), PolicySync)
+	m := New(cfg, src, newTestClient(t, proxy.URL()))
+	since := time.Now()
+	stop := runMirror(t, m)
+	waitFor(t, time.Minute, "the full sync", syncedSince(zone, since))
+	stop()
+	t.Logf("sync with lost answers: %s", proxy.summary())
+	checkZone(t, listZone(t, direct, id), want)
+	if lists, _ := proxy.counts("list"); lists < 2 {
+		t.Errorf("%d listings, want the zone read again after the rejected retry", lists)
+	}
+	assertIdempotent(t, cfg, src, moto)
+}

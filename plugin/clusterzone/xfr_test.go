@@ -1,0 +1,232 @@
+package clusterzone
+
+import (
+	"fmt"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/source/manifests"
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/store"
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/table"
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/translate"
+
+	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/core/dnsserver"
+	"github.com/coredns/coredns/plugin/transfer"
+	"github.com/miekg/dns"
+)
+
+func collect(t *testing.T, cz *Clusterzone, zone string, serial uint32) []dns.RR {
+	t.Helper()
+	ch, err := cz.Transfer(zone, serial)
+	if err != nil {
+		t.Fatalf("Transfer(%s, %d): %v", zone, serial, err)
+	}
+	var out []dns.RR
+	for rrs := range ch {
+		out = append(out, rrs...)
+	}
+	return out
+}
+
+func TestTransferAXFR(t *testing.T) {
+	for _, tc := range []struct {
+		view table.View
+		want []string // records besides SOA, NS and glue, in order
+	}{
+		{table.External, []string{
+			"example.org.\t60\tIN\tA\t192.0.2.10",
+			"example.org.\t60\tIN\tAAAA\t2001:db8::10",
+			"example.org.\t60\tIN\tTXT\t\"heritage=external-dns,external-dns/owner=test,external-dns/resource=service/shop/web\"",
+			"*.apps.example.org.\t300\tIN\tA\t192.0.2.12",
+		}},
+		{table.Internal, []string{
+			"example.org.\t60\tIN\tA\t10.96.0.10",
+			"example.org.\t60\tIN\tAAAA\tfd00:10:96::a",
+		}},
+	} {
+		cz := newTestPlugin(t, testServices, tc.view)
+		rrs := collect(t, cz, "example.org.", 0)
+		if len(rrs) < 5 {
+			t.Fatalf("%v: AXFR %v", tc.view, rrs)
+		}
+		first, ok1 := rrs[0].(*dns.SOA)
+		last, ok2 := rrs[len(rrs)-1].(*dns.SOA)
+		if !ok1 || !ok2 || first.Serial != last.Serial {
+			t.Fatalf("%v: AXFR must start and end with the same SOA: %v ... %v", tc.view, rrs[0], rrs[len(rrs)-1])
+		}
+		if rrs[1].String() != "example.org.\t60\tIN\tNS\tns1.example.org." || rrs[2].String() != "ns1.example.org.\t60\tIN\tA\t127.0.0.1" {
+			t.Errorf("%v: NS and glue after the SOA: %v %v", tc.view, rrs[1], rrs[2])
+		}
+		got := map[string]bool{}
+		for _, rr := range rrs {
+			got[rr.String()] = true
+		}
+		for _, w := range tc.want {
+			if !got[w] {
+				t.Errorf("%v: AXFR lacks %q", tc.view, w)
+			}
+		}
+		// Every name the table publishes, nothing else (SOA, NS, glue, and
+		// for each of the 7 names its addresses in the view plus a TXT).
+		names := map[string]bool{}
+		for _, rr := range rrs[3 : len(rrs)-1] {
+			names[rr.Header().Name] = true
+		}
+		if len(names) != 7 {
+			t.Errorf("%v: %d names in the AXFR, want 7: %v", tc.view, len(names), names)
+		}
+	}
+}
+
+func TestTransferIXFR(t *testing.T) {
+	cz := newTestPlugin(t, testServices, table.External)
+	full := collect(t, cz, "example.org.", 0)
+	cur := full[0].(*dns.SOA).Serial
+	for _, s := range []uint32{cur, cur + 1, cur + 1<<30} {
+		got := collect(t, cz, "example.org.", s)
+		if len(got) != 1 || got[0].(*dns.SOA).Serial != cur {
+			t.Errorf("IXFR from %d (current %d): %v, want the single SOA", s, cur, got)
+		}
+	}
+	for _, s := range []uint32{cur - 1, cur - 1<<30} {
+		if got := collect(t, cz, "example.org.", s); len(got) != len(full) {
+			t.Errorf("IXFR from old serial %d: %d records, want the full %d", s, len(got), len(full))
+		}
+	}
+}
+
+func TestTransferNotAuthoritative(t *testing.T) {
+	cz := newTestPlugin(t, testServices, table.External)
+	for _, z := range []string{"example.com.", "web.example.org.", "org."} {
+		if _, err := cz.Transfer(z, 0); err != transfer.ErrNotAuthoritative {
+			t.Errorf("Transfer(%s): %v, want ErrNotAuthoritative", z, err)
+		}
+	}
+}
+
+// notifySink is a UDP DNS server that records the NOTIFY messages it gets.
+type notifySink struct {
+	addr string
+	mu   sync.Mutex
+	got  []string
+	at   []time.Time
+}
+
+func startNotifySink(t *testing.T) *notifySink {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &notifySink{addr: pc.LocalAddr().String()}
+	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+		if r.Opcode == dns.OpcodeNotify {
+			n.mu.Lock()
+			n.got = append(n.got, r.Question[0].Name)
+			n.at = append(n.at, time.Now())
+			n.mu.Unlock()
+		}
+		m := new(dns.Msg)
+		m.SetReply(r)
+		m.Authoritative = true
+		w.WriteMsg(m)
+	})}
+	go srv.ActivateAndServe()
+	t.Cleanup(func() { srv.Shutdown() })
+	return n
+}
+
+func (n *notifySink) count() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return len(n.got)
+}
+
+// testTransferPlugin builds the transfer plugin from a Corefile snippet.
+func testTransferPlugin(t *testing.T, input string) *transfer.Transfer {
+	t.Helper()
+	c := caddy.NewTestController("dns", input)
+	setupFn, err := caddy.DirectiveAction("dns", "transfer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := setupFn(c); err != nil {
+		t.Fatal(err)
+	}
+	return dnsserver.GetConfig(c).Plugin[0](nil).(*transfer.Transfer)
+}
+
+func TestNotify(t *testing.T) {
+	sink := startNotifySink(t)
+	x := testTransferPlugin(t, fmt.Sprintf("transfer example.org {\n to %s\n}", sink.addr))
+
+	zones := []string{"example.org."}
+	opts := translate.Options{Prefixes: []string{translate.PrefixAlpha}, Zones: zones, DefaultTTL: 60, Controllers: translate.DefaultControllers}
+	st := store.New(opts, table.New(zones, "test"), nil, nil)
+	cz := &Clusterzone{Zones: zones, view: table.External}
+	cz.setNS("", nil)
+	cz.shared = &shared{cfg: sharedConfig{translate: opts, ownerID: "test"}, store: st, started: true}
+	cz.startNotify(x)
+	defer cz.stopNotify()
+
+	// Loading the first state: no NOTIFY until it is complete (a secondary
+	// would get SERVFAIL and back off for the SOA retry time).
+	svcs, err := manifests.Parse("test", []byte(testServices))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range svcs {
+		st.Upsert(s)
+	}
+	time.Sleep(3 * notifyDelay)
+	if n := sink.count(); n != 0 {
+		t.Fatalf("%d NOTIFYs before the first full sync", n)
+	}
+
+	// Synced: one NOTIFY, even with no change since (a restarted primary
+	// tells its secondaries about its new serial).
+	synced := time.Now()
+	st.MarkSynced()
+	waitFor(t, 5*time.Second, func() bool { return sink.count() == 1 })
+	if d := sink.at[0].Sub(synced); d > 3*notifyDelay {
+		t.Errorf("startup NOTIFY %v after the sync", d)
+	}
+
+	// A burst of changes: one NOTIFY.
+	for i := 0; i < 5; i++ {
+		svcs, _ := manifests.Parse("x", []byte(fmt.Sprintf(`{"apiVersion":"v1","kind":"Service","metadata":{"name":"n%d","namespace":"n","annotations":{"external-dns.alpha.kubernetes.io/hostname":"n%d.example.org"}},"spec":{"type":"LoadBalancer"},"status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.99"}]}}}`, i, i)))
+		st.Upsert(svcs[0])
+	}
+	waitFor(t, 5*time.Second, func() bool { return sink.count() == 2 })
+	time.Sleep(3 * notifyDelay)
+	if n := sink.count(); n != 2 {
+		t.Errorf("%d NOTIFYs, want 2 (startup, one for the burst)", n)
+	}
+	for _, z := range sink.got {
+		if z != "example.org." {
+			t.Errorf("NOTIFY for %q", z)
+		}
+	}
+
+	// Stopped: no more.
+	cz.stopNotify()
+	st.Delete("n/n0")
+	time.Sleep(3 * notifyDelay)
+	if n := sink.count(); n != 2 {
+		t.Errorf("%d NOTIFYs after stopNotify, want 2", n)
+	}
+}
+
+func waitFor(t *testing.T, d time.Duration, f func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !f() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not true within %v", d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
