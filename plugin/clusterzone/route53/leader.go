@@ -36,7 +36,6 @@ func runLeaderElected(ctx context.Context, client kubernetes.Interface, namespac
 		Client:     client.CoordinationV1(),
 		LockConfig: resourcelock.ResourceLockConfig{Identity: identity},
 	}
-	leaderGauge.Set(0)
 	for ctx.Err() == nil {
 		// One campaign: wins (maybe), leads until the lease is lost or ctx
 		// is cancelled.

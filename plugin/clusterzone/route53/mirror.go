@@ -384,6 +384,9 @@ func (m *Mirror) plan(z *zoneState, keys map[rrKey]bool, want map[rrKey]*desired
 	})
 	var units []*unit
 	for _, k := range sorted {
+		if want[k] == nil && z.get(k.name, k.typ) == nil && m.txtShared(z, k, want) {
+			continue
+		}
 		if u := m.planKey(z, k, want[k]); u != nil {
 			units = append(units, u)
 		}

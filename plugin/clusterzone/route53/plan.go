@@ -246,6 +246,18 @@ func (m *Mirror) owns(z *zoneState, k rrKey) bool {
 	return z.get(k.name, k.typ) != nil && m.ownerOf(z, k).owner == m.reg.owner
 }
 
+// txtShared reports whether the ownership TXT name of k also belongs to
+// another record (a wildcard and the label replacing its '*') that exists or
+// is wanted: that TXT is not an orphan.
+func (m *Mirror) txtShared(z *zoneState, k rrKey, want map[rrKey]*desired) bool {
+	for _, rk := range m.reg.recordsOf(m.reg.txtName(k.name, k.typ), k.typ) {
+		if rk != k && (z.get(rk.name, rk.typ) != nil || want[rk] != nil) {
+			return true
+		}
+	}
+	return false
+}
+
 // planKey returns the changes that take the record set k from what the view
 // holds to want (nil: the source holds nothing there), under the policy and
 // the ownership rules, or nil when nothing is to be done.
@@ -269,7 +281,7 @@ func (m *Mirror) planKey(z *zoneState, k rrKey, want *desired) *unit {
 					u.changes = append(u.changes, types.Change{Action: types.ChangeActionDelete, ResourceRecordSet: rs})
 				}
 			}
-		case cur == nil && m.cfg.Policy == PolicySync:
+		case cur == nil && m.cfg.Policy == PolicySync && !m.txtShared(z, k, nil):
 			// An ownership TXT of ours without its record: remove it.
 			if labels, _ := z.heritageLabels(txt); labels != nil && labels[ownerLabel] == m.reg.owner {
 				u.changes = append(u.changes, types.Change{Action: types.ChangeActionDelete, ResourceRecordSet: z.get(txt, "TXT")})
