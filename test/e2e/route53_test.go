@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/aws-sdk-go-v2/service/route53/types"
+	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -232,4 +233,115 @@ func TestRoute53UpsertOnlyAndDryRun(t *testing.T) {
 		return nil
 	})
 	expectZone(t, r53, dryZone, time.Second)
+}
+
+// ownerTXTRecord is an ExternalDNS ownership TXT record set.
+func ownerTXTRecord(name, owner, resource string) types.ResourceRecordSet {
+	v := fmt.Sprintf(`"heritage=external-dns,external-dns/owner=%s,external-dns/resource=%s"`, owner, resource)
+	return types.ResourceRecordSet{Name: aws.String(name), Type: types.RRTypeTxt, TTL: aws.Int64(300),
+		ResourceRecords: []types.ResourceRecord{{Value: aws.String(v)}}}
+}
+
+func addressRecord(name string, typ types.RRType, value string) types.ResourceRecordSet {
+	return types.ResourceRecordSet{Name: aws.String(name), Type: typ, TTL: aws.Int64(60),
+		ResourceRecords: []types.ResourceRecord{{Value: aws.String(value)}}}
+}
+
+// TestRoute53AdoptsExternalDNSZone switches a zone from ExternalDNS to the
+// plugin: the hosted zone is pre-filled with ExternalDNS-format records of our
+// owner id (current and old format), of a foreign owner and of no owner, and
+// the built ./coredns mirrors the Services of a real API server into it.
+func TestRoute53AdoptsExternalDNSZone(t *testing.T) {
+	c := harness.StartCluster(t)
+	moto := harness.StartMoto(t)
+	r53 := r53Client(moto.URL)
+	zoneID := createHostedZone(t, r53, "example.org")
+	ctx := context.Background()
+	ns := c.CreateNamespace(t, "adopt")
+	svcs := c.Admin.CoreV1().Services(ns)
+	res := func(name string) string { return "service/" + ns + "/" + name }
+
+	prefilled := []types.ResourceRecordSet{
+		// Ours (ExternalDNS wrote them with our owner id), equal to the cluster.
+		addressRecord("web.example.org.", types.RRTypeA, "192.0.2.10"),
+		addressRecord("web.example.org.", types.RRTypeAaaa, "2001:db8::10"),
+		ownerTXTRecord("a-web.example.org.", "e2e", res("web")),
+		ownerTXTRecord("aaaa-web.example.org.", "e2e", res("web")),
+		// Ours in the old format: the TXT at the name itself.
+		addressRecord("old.example.org.", types.RRTypeA, "192.0.2.20"),
+		ownerTXTRecord("old.example.org.", "e2e", res("old")),
+		// Ours, but its Service is gone: deleted under sync.
+		addressRecord("gone.example.org.", types.RRTypeA, "192.0.2.50"),
+		ownerTXTRecord("a-gone.example.org.", "e2e", res("gone")),
+		// Another owner's, claimed by a Service here: not taken.
+		addressRecord("foreign.example.org.", types.RRTypeA, "203.0.113.1"),
+		ownerTXTRecord("a-foreign.example.org.", "other-cluster", res("foreign")),
+		// No owner at all, claimed by a Service here: not taken.
+		addressRecord("manual.example.org.", types.RRTypeA, "203.0.113.2"),
+		// Another owner's, not in this cluster: untouched under sync.
+		addressRecord("theirs.example.org.", types.RRTypeA, "203.0.113.3"),
+		ownerTXTRecord("a-theirs.example.org.", "other-cluster", "service/other/theirs"),
+	}
+	var changes []types.Change
+	existing := map[string]bool{}
+	for _, rs := range prefilled {
+		changes = append(changes, types.Change{Action: types.ChangeActionCreate, ResourceRecordSet: &rs})
+		existing[aws.ToString(rs.Name)+" "+string(rs.Type)] = true
+	}
+	if _, err := r53.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{
+		HostedZoneId: aws.String(zoneID), ChangeBatch: &types.ChangeBatch{Changes: changes},
+	}); err != nil {
+		t.Fatalf("pre-filling the hosted zone: %v", err)
+	}
+	before := zoneRecords(t, r53, zoneID)
+
+	for name, ips := range map[string][]string{
+		"web": {"192.0.2.10", "2001:db8::10"}, "old": {"192.0.2.20"},
+		"foreign": {"192.0.2.30"}, "manual": {"192.0.2.40"},
+	} {
+		svc := dualStackService(ns, name, map[string]string{"external-dns.alpha.kubernetes.io/hostname": name + ".example.org"})
+		if _, err := svcs.Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		var ingress []corev1.LoadBalancerIngress
+		for _, ip := range ips {
+			ingress = append(ingress, corev1.LoadBalancerIngress{IP: ip})
+		}
+		c.SetLoadBalancerIngress(t, ns, name, ingress)
+	}
+
+	proxy := harness.StartCountingProxy(t, moto.URL)
+	port := harness.FreePort(t)
+	cd := harness.StartCoreDNS(t, route53Corefile(port, c.Kubeconfig, "127.0.0.1:9", zoneID, proxy.URL, ""), moto.Env...)
+	// The cluster's view is served locally whatever Route 53 holds.
+	expect(t, fmt.Sprintf("127.0.0.1:%d", port), "foreign.example.org.", dns.TypeA, "A 192.0.2.30")
+
+	theirs := func(name string) string {
+		return fmt.Sprintf(`%s TXT "heritage=external-dns,external-dns/owner=other-cluster,external-dns/resource=%s"`, name, res(strings.SplitN(strings.TrimPrefix(name, "a-"), ".", 2)[0]))
+	}
+	expectZone(t, r53, zoneID, 60*time.Second,
+		"web.example.org. A 192.0.2.10", "web.example.org. AAAA 2001:db8::10",
+		txt("a-web.example.org.", ns, "web"), txt("aaaa-web.example.org.", ns, "web"),
+		"old.example.org. A 192.0.2.20", txt("old.example.org.", ns, "old"), txt("a-old.example.org.", ns, "old"),
+		"foreign.example.org. A 203.0.113.1", theirs("a-foreign.example.org."),
+		"manual.example.org. A 203.0.113.2",
+		"theirs.example.org. A 203.0.113.3",
+		`a-theirs.example.org. TXT "heritage=external-dns,external-dns/owner=other-cluster,external-dns/resource=service/other/theirs"`)
+
+	sent := proxy.Changes()
+	t.Logf("zone before: %d records; changes sent by the plugin: %v; requests: %v", len(before), sent, proxy.Counts())
+	for _, ch := range sent {
+		name := strings.ToLower(strings.TrimSuffix(ch.Name, ".") + ".")
+		if ch.Action == "CREATE" && existing[name+" "+ch.Type] {
+			t.Errorf("CREATE of the existing record %s %s: adoption must not recreate", name, ch.Type)
+		}
+		for _, notOurs := range []string{"web.", "foreign.", "manual.", "theirs."} {
+			if strings.HasPrefix(name, notOurs) || strings.HasPrefix(name, "a-"+notOurs) || strings.HasPrefix(name, "aaaa-"+notOurs) {
+				t.Errorf("%s: a change to a record that is foreign, unowned or already right", ch)
+			}
+		}
+	}
+	if cd.Exited() {
+		t.Fatalf("coredns exited:\n%s", cd.Log())
+	}
 }

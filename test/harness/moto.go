@@ -1,7 +1,10 @@
 package harness
 
 import (
+	"bytes"
+	"encoding/xml"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -81,8 +84,41 @@ type CountingProxy struct {
 	// URL is the proxy's address, to use as the endpoint override.
 	URL string
 
-	mu     sync.Mutex
-	counts map[string]int
+	mu      sync.Mutex
+	counts  map[string]int
+	changes []Route53Change
+}
+
+// Route53Change is one change of a ChangeResourceRecordSets request.
+type Route53Change struct {
+	Action string // CREATE, UPSERT or DELETE
+	Name   string // the record set's name as sent (FQDN, Route 53 escapes such as \052 kept)
+	Type   string // A, AAAA, TXT...
+}
+
+// String formats the change as "ACTION NAME TYPE".
+func (c Route53Change) String() string { return c.Action + " " + c.Name + " " + c.Type }
+
+// ParseChangeBatch returns the changes in the XML body of a
+// ChangeResourceRecordSets request.
+func ParseChangeBatch(body []byte) ([]Route53Change, error) {
+	var req struct {
+		Changes []struct {
+			Action string
+			Set    struct {
+				Name string
+				Type string
+			} `xml:"ResourceRecordSet"`
+		} `xml:"ChangeBatch>Changes>Change"`
+	}
+	if err := xml.Unmarshal(body, &req); err != nil {
+		return nil, fmt.Errorf("harness: ChangeResourceRecordSets body: %v", err)
+	}
+	out := make([]Route53Change, 0, len(req.Changes))
+	for _, c := range req.Changes {
+		out = append(out, Route53Change{Action: c.Action, Name: c.Set.Name, Type: c.Set.Type})
+	}
+	return out, nil
 }
 
 // StartCountingProxy starts a counting proxy to target on loopback.
@@ -99,8 +135,22 @@ func StartCountingProxy(t testing.TB, target string) *CountingProxy {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		action := Route53Action(r)
+		var changes []Route53Change
+		if action == "ChangeResourceRecordSets" {
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			if changes, err = ParseChangeBatch(body); err != nil {
+				t.Errorf("%v", err)
+			}
+		}
 		p.mu.Lock()
-		p.counts[Route53Action(r)]++
+		p.counts[action]++
+		p.changes = append(p.changes, changes...)
 		p.mu.Unlock()
 		rp.ServeHTTP(w, r)
 	})}
@@ -126,6 +176,13 @@ func (p *CountingProxy) Counts() map[string]int {
 		out[k] = v
 	}
 	return out
+}
+
+// Changes returns every change sent through the proxy so far, in order.
+func (p *CountingProxy) Changes() []Route53Change {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]Route53Change(nil), p.changes...)
 }
 
 // Route53Action names the Route 53 REST API action of a request.
