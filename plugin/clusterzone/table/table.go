@@ -440,14 +440,18 @@ func (t *Table) Lookup(zone, qname string) Answer {
 		return Answer{Exists: true}
 	}
 	// The closest encloser: the longest existing ancestor (the apex at worst).
+	// The wildcard's name is built in a stack buffer (a name has at most 255
+	// octets) and looked up without converting it to a string: no allocation.
+	var buf [258]byte
 	for ce := parent(qname); ce != ""; ce = parent(ce) {
 		if ce != zone && t.names[ce] == nil {
 			continue
 		}
-		if w := t.names["*."+ce]; w != nil && w.win != nil {
-			return Answer{Entry: w.win, Exists: true, Wildcard: true}
-		}
-		if w := t.names["*."+ce]; w != nil {
+		key := append(append(buf[:0], '*', '.'), ce...)
+		if w := t.names[string(key)]; w != nil {
+			if w.win != nil {
+				return Answer{Entry: w.win, Exists: true, Wildcard: true}
+			}
 			// A wildcard that is only an empty non-terminal still makes the name exist.
 			return Answer{Exists: true, Wildcard: true}
 		}
