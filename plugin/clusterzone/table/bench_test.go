@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/miekg/dns"
 )
 
 // Benchmarks of the table's hot paths; they only run with -bench:
@@ -149,5 +151,56 @@ func TestLookupDoesNotAllocate(t *testing.T) {
 		if n := testing.AllocsPerRun(100, func() { tb.Lookup(benchZone, q) }); n != 0 {
 			t.Errorf("Lookup(%s): %v allocations, want 0", q, n)
 		}
+	}
+}
+
+// TestEntryViews checks the records of each view of an entry built with
+// shared records: the order of the Service's addresses within each view, the
+// sorted union in All, and an empty family as nil.
+func TestEntryViews(t *testing.T) {
+	addrs := func(ss ...string) []netip.Addr {
+		var out []netip.Addr
+		for _, s := range ss {
+			out = append(out, netip.MustParseAddr(s))
+		}
+		return out
+	}
+	s := RecordSet{Name: "web.example.org.", TTL: 30,
+		External: addrs("192.0.2.9", "2001:db8::2", "192.0.2.1", "2001:db8::1"),
+		Internal: addrs("10.0.0.1", "192.0.2.1")}
+	e := newEntry(Owner{Key: "ns/web"}, s, "me", nil)
+	str := func(rrs []dns.RR) []string {
+		var out []string
+		for _, rr := range rrs {
+			out = append(out, rr.String())
+		}
+		return out
+	}
+	for _, c := range []struct {
+		v     View
+		qtype uint16
+		want  []string
+	}{
+		{External, dns.TypeA, []string{"web.example.org.\t30\tIN\tA\t192.0.2.9", "web.example.org.\t30\tIN\tA\t192.0.2.1"}},
+		{External, dns.TypeAAAA, []string{"web.example.org.\t30\tIN\tAAAA\t2001:db8::2", "web.example.org.\t30\tIN\tAAAA\t2001:db8::1"}},
+		{Internal, dns.TypeA, []string{"web.example.org.\t30\tIN\tA\t10.0.0.1", "web.example.org.\t30\tIN\tA\t192.0.2.1"}},
+		{Internal, dns.TypeAAAA, nil},
+		{All, dns.TypeA, []string{"web.example.org.\t30\tIN\tA\t10.0.0.1", "web.example.org.\t30\tIN\tA\t192.0.2.1", "web.example.org.\t30\tIN\tA\t192.0.2.9"}},
+		{All, dns.TypeAAAA, []string{"web.example.org.\t30\tIN\tAAAA\t2001:db8::1", "web.example.org.\t30\tIN\tAAAA\t2001:db8::2"}},
+		{External, dns.TypeTXT, []string{"web.example.org.\t30\tIN\tTXT\t\"heritage=external-dns,external-dns/owner=me,external-dns/resource=service/ns/web\""}},
+	} {
+		got := e.Records(c.qtype, c.v)
+		if fmt.Sprint(str(got)) != fmt.Sprint(c.want) || (c.want == nil) != (got == nil) {
+			t.Errorf("%v %s: %q, want %q", c.v, dns.TypeToString[c.qtype], str(got), c.want)
+		}
+	}
+	// A new address for the same owner and name keeps the ownership record.
+	s2 := s
+	s2.External = addrs("192.0.2.7")
+	if e2 := newEntry(Owner{Key: "ns/web"}, s2, "me", e); &e2.txt[0] != &e.txt[0] || len(e2.Records(dns.TypeAAAA, External)) != 0 {
+		t.Errorf("entry after an address change: txt shared %v, AAAA %v", &e2.txt[0] == &e.txt[0], e2.Records(dns.TypeAAAA, External))
+	}
+	if got := (&Entry{}).Records(dns.TypeA, External); got != nil {
+		t.Errorf("empty entry: %v", got)
 	}
 }

@@ -7,6 +7,7 @@ package table
 
 import (
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -119,32 +120,109 @@ func OwnershipTXT(ownerID, key string) string {
 	return "heritage=external-dns,external-dns/owner=" + ownerID + ",external-dns/resource=service/" + key
 }
 
-func newEntry(o Owner, s RecordSet, ownerID string) *Entry {
+// newEntry builds the entry of owner o at s.Name. prev is o's previous entry
+// at that name, or nil: its ownership record is reused when it still fits.
+//
+// Every distinct address gets one record, shared by the views that carry it.
+// The A records, the AAAA records, their address bytes and the views' record
+// lists each live in one allocation, so that building an entry (what one
+// Service change costs) allocates little whatever the number of addresses.
+func newEntry(o Owner, s RecordSet, ownerID string, prev *Entry) *Entry {
 	e := &Entry{Owner: o, Set: s}
 	hdr := func(t uint16) dns.RR_Header {
 		return dns.RR_Header{Name: s.Name, Rrtype: t, Class: dns.ClassINET, Ttl: s.TTL}
 	}
-	build := func(addrs []netip.Addr) (a, aaaa []dns.RR) {
-		for _, ip := range addrs {
-			if ip.Is4() {
-				a = append(a, &dns.A{Hdr: hdr(dns.TypeA), A: ip.AsSlice()})
-			} else {
-				aaaa = append(aaaa, &dns.AAAA{Hdr: hdr(dns.TypeAAAA), AAAA: ip.AsSlice()})
+
+	// all: the distinct addresses of both views, sorted (IPv4 first).
+	var abuf [8]netip.Addr
+	all := unionInto(abuf[:0], s.External, s.Internal)
+	n4 := 0
+	for n4 < len(all) && all[n4].Is4() {
+		n4++
+	}
+	n6 := len(all) - n4
+	if len(all) > 0 {
+		ipBytes := make([]byte, 4*n4+16*n6)
+		lists := make([]dns.RR, len(all)+len(s.External)+len(s.Internal))
+		recs := lists[:len(all):len(all)]
+		if n4 > 0 {
+			as := make([]dns.A, n4)
+			for i := range as {
+				b := all[i].As4()
+				ip := ipBytes[4*i : 4*i+4 : 4*i+4]
+				copy(ip, b[:])
+				as[i] = dns.A{Hdr: hdr(dns.TypeA), A: ip}
+				recs[i] = &as[i]
 			}
 		}
-		return a, aaaa
+		if n6 > 0 {
+			aaaas := make([]dns.AAAA, n6)
+			for i := range aaaas {
+				b := all[n4+i].As16()
+				off := 4*n4 + 16*i
+				ip := ipBytes[off : off+16 : off+16]
+				copy(ip, b[:])
+				aaaas[i] = dns.AAAA{Hdr: hdr(dns.TypeAAAA), AAAA: ip}
+				recs[n4+i] = &aaaas[i]
+			}
+		}
+		e.rrs[All][0], e.rrs[All][1] = nilIfEmpty(recs[:n4:n4]), nilIfEmpty(recs[n4:])
+		rest := lists[len(all):]
+		view := func(addrs []netip.Addr) (a, aaaa []dns.RR) {
+			out := rest[:len(addrs):len(addrs)]
+			rest = rest[len(addrs):]
+			// The view's A records in the order of addrs, then its AAAA records.
+			k := 0
+			for _, want4 := range [2]bool{true, false} {
+				for _, ip := range addrs {
+					if ip.Is4() != want4 {
+						continue
+					}
+					i, _ := slices.BinarySearchFunc(all, ip, netip.Addr.Compare)
+					out[k] = recs[i]
+					k++
+				}
+				if want4 {
+					a = out[:k:k]
+				}
+			}
+			return nilIfEmpty(a), nilIfEmpty(out[len(a):])
+		}
+		e.rrs[External][0], e.rrs[External][1] = view(s.External)
+		e.rrs[Internal][0], e.rrs[Internal][1] = view(s.Internal)
 	}
-	e.rrs[External][0], e.rrs[External][1] = build(s.External)
-	e.rrs[Internal][0], e.rrs[Internal][1] = build(s.Internal)
-	e.rrs[All][0], e.rrs[All][1] = build(union(s.External, s.Internal))
-	e.txt = []dns.RR{&dns.TXT{Hdr: hdr(dns.TypeTXT), Txt: []string{OwnershipTXT(ownerID, o.Key)}}}
+
+	if prev != nil && prev.Owner.Key == o.Key && prev.Set.Name == s.Name && prev.Set.TTL == s.TTL {
+		e.txt = prev.txt
+	} else {
+		r := &txtRecord{}
+		r.txt[0] = OwnershipTXT(ownerID, o.Key)
+		r.rr = dns.TXT{Hdr: hdr(dns.TypeTXT), Txt: r.txt[:]}
+		r.list[0] = &r.rr
+		e.txt = r.list[:]
+	}
 	return e
+}
+
+// txtRecord is an ownership record and the one-element lists that hold it, in
+// one allocation.
+type txtRecord struct {
+	rr   dns.TXT
+	txt  [1]string
+	list [1]dns.RR
+}
+
+func nilIfEmpty(rrs []dns.RR) []dns.RR {
+	if len(rrs) == 0 {
+		return nil
+	}
+	return rrs
 }
 
 // node is one name in the tree of names: claimed by Services, or an empty
 // non-terminal above claimed names, or both.
 type node struct {
-	claims map[string]*Entry // by owner key
+	claims []*Entry // one per claiming owner (almost always one: a slice, not a map)
 	win    *Entry
 	below  int // number of claimed names strictly below this one
 }
@@ -217,33 +295,51 @@ func (t *Table) Subscribe(f func(Change)) {
 // Apply replaces everything owner publishes with sets. Its cost is
 // proportional to the names owner had and has, not to the table.
 func (t *Table) Apply(owner Owner, sets []RecordSet) Change {
-	newSets := make(map[string]RecordSet, len(sets))
-	for _, s := range sets {
-		newSets[s.Name] = s
+	// keep reports whether a name is still published. Most Services publish
+	// a name or two: a linear search beats building a map.
+	keep := func(name string) bool {
+		for i := range sets {
+			if sets[i].Name == name {
+				return true
+			}
+		}
+		return false
+	}
+	if len(sets) > 16 {
+		newSets := make(map[string]struct{}, len(sets))
+		for _, s := range sets {
+			newSets[s.Name] = struct{}{}
+		}
+		keep = func(name string) bool { _, ok := newSets[name]; return ok }
 	}
 	t.mu.Lock()
 	var ch Change
-	changed := map[string]bool{}
+	var changed []string
 	old := t.byOwner[owner.Key]
 	for _, name := range old {
-		if _, keep := newSets[name]; !keep {
-			if t.unclaim(name, owner.Key) {
-				changed[name] = true
-			}
+		if !keep(name) && t.unclaim(name, owner.Key) {
+			changed = append(changed, name)
 		}
 	}
-	names := make([]string, 0, len(sets))
-	for _, s := range sets {
-		names = append(names, s.Name)
+	sameNames := len(old) == len(sets)
+	for i, s := range sets {
+		if sameNames && old[i] != s.Name {
+			sameNames = false
+		}
 		won, conflicts := t.claim(owner, s)
 		if won {
-			changed[s.Name] = true
+			changed = append(changed, s.Name)
 		}
 		ch.Conflicts = append(ch.Conflicts, conflicts...)
 	}
-	if len(names) == 0 {
+	switch {
+	case len(sets) == 0:
 		delete(t.byOwner, owner.Key)
-	} else {
+	case !sameNames:
+		names := make([]string, len(sets))
+		for i := range sets {
+			names[i] = sets[i].Name
+		}
 		t.byOwner[owner.Key] = names
 	}
 	ch.Names, ch.Zones = t.bump(changed)
@@ -255,10 +351,10 @@ func (t *Table) Apply(owner Owner, sets []RecordSet) Change {
 // Delete removes everything owner key publishes.
 func (t *Table) Delete(key string) Change {
 	t.mu.Lock()
-	changed := map[string]bool{}
+	var changed []string
 	for _, name := range t.byOwner[key] {
 		if t.unclaim(name, key) {
-			changed[name] = true
+			changed = append(changed, name)
 		}
 	}
 	delete(t.byOwner, key)
@@ -289,16 +385,24 @@ func (t *Table) claim(owner Owner, s RecordSet) (bool, []Conflict) {
 		n = &node{}
 		t.names[s.Name] = n
 	}
-	if n.claims == nil {
-		n.claims = map[string]*Entry{}
+	if len(n.claims) == 0 {
 		t.claimed++
 		t.adjustAbove(s.Name, +1)
 	}
-	if e, ok := n.claims[owner.Key]; ok && e.Set.equal(s) && e.Owner.Created.Equal(owner.Created) {
+	i := n.claimOf(owner.Key)
+	var prevEntry *Entry
+	if i >= 0 {
+		prevEntry = n.claims[i]
+	}
+	if prevEntry != nil && prevEntry.Set.equal(s) && prevEntry.Owner.Created.Equal(owner.Created) {
 		return false, nil
 	}
-	e := newEntry(owner, s, t.ownerID)
-	n.claims[owner.Key] = e
+	e := newEntry(owner, s, t.ownerID, prevEntry)
+	if i >= 0 {
+		n.claims[i] = e
+	} else {
+		n.claims = append(n.claims, e)
+	}
 	prev := n.win
 	n.win = pickWinner(n.claims)
 	var conflicts []Conflict
@@ -313,10 +417,14 @@ func (t *Table) claim(owner Owner, s RecordSet) (bool, []Conflict) {
 // unclaim removes key's claim on name; it reports whether the published records changed.
 func (t *Table) unclaim(name, key string) bool {
 	n := t.names[name]
-	if n == nil || n.claims[key] == nil {
+	if n == nil {
 		return false
 	}
-	delete(n.claims, key)
+	i := n.claimOf(key)
+	if i < 0 {
+		return false
+	}
+	n.claims = slices.Delete(n.claims, i, i+1)
 	prev := n.win
 	if len(n.claims) == 0 {
 		n.claims, n.win = nil, nil
@@ -334,14 +442,14 @@ func (t *Table) unclaim(name, key string) bool {
 // adjustAbove counts a claimed name in (or out of) every ancestor up to its zone.
 func (t *Table) adjustAbove(name string, d int) {
 	zone := t.zoneOf(name)
-	for p := parent(name); p != "" && dns.IsSubDomain(zone, p); p = parent(p) {
+	for p := parent(name); p != "" && isSubDomain(zone, p); p = parent(p) {
 		n := t.names[p]
 		if n == nil {
 			n = &node{}
 			t.names[p] = n
 		}
 		n.below += d
-		if n.below == 0 && n.claims == nil {
+		if n.below == 0 && len(n.claims) == 0 {
 			delete(t.names, p)
 		}
 		if p == zone {
@@ -350,7 +458,17 @@ func (t *Table) adjustAbove(name string, d int) {
 	}
 }
 
-func pickWinner(claims map[string]*Entry) *Entry {
+// claimOf returns the index of key's claim in n.claims, or -1.
+func (n *node) claimOf(key string) int {
+	for i, e := range n.claims {
+		if e.Owner.Key == key {
+			return i
+		}
+	}
+	return -1
+}
+
+func pickWinner(claims []*Entry) *Entry {
 	var w *Entry
 	for _, e := range claims {
 		if w == nil || e.Owner.before(w.Owner) {
@@ -360,16 +478,17 @@ func pickWinner(claims map[string]*Entry) *Entry {
 	return w
 }
 
-// bump moves the serial of every zone holding a changed name.
-func (t *Table) bump(changed map[string]bool) (names, zones []string) {
+// bump moves the serial of every zone holding a changed name. It returns the
+// changed names, sorted and without duplicates (in changed's array), and the
+// zones.
+func (t *Table) bump(changed []string) (names, zones []string) {
 	if len(changed) == 0 {
 		return nil, nil
 	}
-	seen := map[string]bool{}
-	for n := range changed {
-		names = append(names, n)
-		if z := t.zoneOf(n); z != "" && !seen[z] {
-			seen[z] = true
+	sort.Strings(changed)
+	names = slices.Compact(changed)
+	for _, n := range names {
+		if z := t.zoneOf(n); z != "" && !slices.Contains(zones, z) {
 			zones = append(zones, z)
 		}
 	}
@@ -381,7 +500,6 @@ func (t *Table) bump(changed map[string]bool) (names, zones []string) {
 		}
 		t.serials[z] = s
 	}
-	sort.Strings(names)
 	sort.Strings(zones)
 	return names, zones
 }
@@ -409,7 +527,7 @@ func (t *Table) Serial(zone string) uint32 {
 func (t *Table) zoneOf(name string) string {
 	best := ""
 	for _, z := range t.zones {
-		if len(z) > len(best) && dns.IsSubDomain(z, name) {
+		if len(z) > len(best) && isSubDomain(z, name) {
 			best = z
 		}
 	}
@@ -501,6 +619,16 @@ func (t *Table) OwnerCount() int {
 	return len(t.byOwner)
 }
 
+// isSubDomain reports whether child is at or below parent. Both are
+// lower-case FQDNs of LDH labels (what the table holds), so a suffix check on
+// a label boundary is exact, and it does not allocate (dns.IsSubDomain does).
+func isSubDomain(parent, child string) bool {
+	if parent == "." || parent == child {
+		return true
+	}
+	return len(child) > len(parent) && strings.HasSuffix(child, parent) && child[len(child)-len(parent)-1] == '.'
+}
+
 // parent returns name without its first label, "" for the root.
 func parent(name string) string {
 	i := strings.IndexByte(name, '.')
@@ -510,9 +638,10 @@ func parent(name string) string {
 	return name[i+1:]
 }
 
-func union(a, b []netip.Addr) []netip.Addr {
-	out := append(append([]netip.Addr(nil), a...), b...)
-	sort.Slice(out, func(i, j int) bool { return out[i].Less(out[j]) })
+// unionInto appends a and b to dst and returns it sorted, without duplicates.
+func unionInto(dst, a, b []netip.Addr) []netip.Addr {
+	out := append(append(dst, a...), b...)
+	slices.SortFunc(out, netip.Addr.Compare)
 	w := 0
 	for i := range out {
 		if w == 0 || out[i] != out[w-1] {
