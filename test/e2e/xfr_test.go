@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +18,8 @@ import (
 	"github.com/clusterzone/clusterzone/test/harness"
 
 	"github.com/miekg/dns"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // knotdBinary returns the path of knotd (Debian package knot; /usr/sbin is
@@ -107,6 +110,10 @@ acl:
   - id: notify_from_coredns
     address: 127.0.0.1
     action: notify
+  # The test transfers Knot's copy out to compare it with ours.
+  - id: transfer_to_test
+    address: 127.0.0.1
+    action: transfer
 
 template:
   - id: default
@@ -121,7 +128,7 @@ template:
 zone:
   - domain: %[6]s
     %[7]s: coredns
-    acl: notify_from_coredns
+    acl: [notify_from_coredns, transfer_to_test]
 `, version, dir, port, host, pport, zone, key)
 	confPath := filepath.Join(dir, "knot.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
@@ -206,14 +213,21 @@ func transferIn(t *testing.T, addr string, m *dns.Msg) []dns.RR {
 	return rrs
 }
 
-// compareZone queries every owner name of our zone (from an AXFR of our
-// server) plus a few names that exist only by synthesis or not at all, for A,
-// AAAA and TXT, at both servers, and fails on any difference. It also
-// compares the SOA. It returns the number of names compared.
+// compareZone checks that the secondary holds exactly our zone: an AXFR of
+// each server gives the same records (the secondary's copy, not only what we
+// think it should have); then every owner name of either copy, plus a few
+// names that exist only by synthesis or not at all, is queried at both
+// servers for A, AAAA and TXT, and any difference in rcode, AA, answer or
+// negative-answer SOA fails. It also compares the SOA. It returns the number
+// of names compared.
 func compareZone(t *testing.T, ours, knot, zone string, extra ...string) int {
 	t.Helper()
+	ourCopy, knotCopy := axfr(t, ours, zone), axfr(t, knot, zone)
+	if a, b := strings.Join(rrStrings(ourCopy), "\n"), strings.Join(rrStrings(knotCopy), "\n"); a != b {
+		t.Errorf("AXFR of %s differs:\ncoredns:\n%s\nknot:\n%s", zone, a, b)
+	}
 	names := map[string]bool{zone: true}
-	for _, rr := range axfr(t, ours, zone) {
+	for _, rr := range append(ourCopy, knotCopy...) {
 		names[strings.ToLower(rr.Header().Name)] = true
 	}
 	for _, n := range extra {
@@ -325,27 +339,17 @@ func TestTransferToKnotSecondary(t *testing.T) {
 	k := startKnot(t, knotPort, zone, cd.Addr)
 	start := time.Now()
 	ourSerial := soaSerial(t, cd.Addr)
-	harness.Eventually(t, 30*time.Second, func() error {
-		select {
-		case <-k.done:
-			return fmt.Errorf("knotd exited:\n%s", k.log())
-		default:
-		}
-		q := new(dns.Msg)
-		q.SetQuestion(zone, dns.TypeSOA)
-		m, _, err := (&dns.Client{Timeout: time.Second}).Exchange(q, k.Addr)
-		if err != nil {
-			return err
-		}
-		if m.Rcode != dns.RcodeSuccess || len(m.Answer) != 1 {
-			return fmt.Errorf("knot SOA: %s", describe(m))
-		}
-		if s := m.Answer[0].(*dns.SOA).Serial; s != ourSerial {
-			return fmt.Errorf("knot serial %d, ours %d", s, ourSerial)
+	waitKnotSerial(t, k, zone, ourSerial)
+	t.Logf("knot bootstrapped the zone (serial %d) in %v", ourSerial, time.Since(start))
+	// Let the NOTIFY round CoreDNS sends at startup go out first, so that
+	// the NOTIFY the edits below rely on is the one their change sends.
+	harness.Eventually(t, 10*time.Second, func() error {
+		if n := notifies(); n < 1 {
+			return fmt.Errorf("coredns_clusterzone_notifies_total{zone=%q} = %v: no startup NOTIFY yet", zone, n)
 		}
 		return nil
 	})
-	t.Logf("knot bootstrapped the zone (serial %d) in %v", ourSerial, time.Since(start))
+	waitKnotIdle(t, k)
 
 	t.Run("after the first transfer knot answers exactly as we do", func(t *testing.T) {
 		n := compareZone(t, cd.Addr, k.Addr, zone,
@@ -400,6 +404,7 @@ func TestTransferToKnotSecondary(t *testing.T) {
 	}
 
 	t.Run("a new Service reaches knot by NOTIFY", func(t *testing.T) {
+		waitKnotIdle(t, k)
 		before, knotBefore := notifies(), knotNotifies(k)
 		s0 := soaSerial(t, cd.Addr)
 		from := time.Now()
@@ -429,6 +434,7 @@ func TestTransferToKnotSecondary(t *testing.T) {
 	})
 
 	t.Run("a deleted Service disappears from knot", func(t *testing.T) {
+		waitKnotIdle(t, k)
 		before, knotBefore := notifies(), knotNotifies(k)
 		from := time.Now()
 		writeAtomic(t, file, orig)
@@ -456,6 +462,7 @@ func TestTransferToKnotSecondary(t *testing.T) {
 	}
 
 	t.Run("a change made while CoreDNS was down reaches knot by the NOTIFY at startup", func(t *testing.T) {
+		waitKnotIdle(t, k)
 		old := soaSerial(t, cd.Addr)
 		cd.Stop(t)
 		// Remove the api Service while the primary is down.
@@ -489,7 +496,158 @@ func TestTransferToKnotSecondary(t *testing.T) {
 	})
 }
 
-var knotNotifyLine = regexp.MustCompile(`(?m)\[example\.org\.\] notify, incoming`)
+// TestTransferToKnotSecondaryFromCluster is the private zone of the plugin
+// README (transfer to a secondary, NOTIFY on change) against a real API
+// server: a Service created after the secondary's first transfer reaches it
+// by NOTIFY, and so does its deletion.
+func TestTransferToKnotSecondaryFromCluster(t *testing.T) {
+	const zone = "example.org."
+	c := harness.StartCluster(t)
+	ctx := context.Background()
+	ns := c.CreateNamespace(t, "shop")
+	svcs := c.Admin.CoreV1().Services(ns)
+	if _, err := svcs.Create(ctx, dualStackService(ns, "web", map[string]string{
+		"external-dns.alpha.kubernetes.io/hostname":          "web.example.org",
+		"external-dns.alpha.kubernetes.io/internal-hostname": "web.internal.example.org",
+	}), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c.SetLoadBalancerIngress(t, ns, "web", []corev1.LoadBalancerIngress{{IP: "192.0.2.10"}, {IP: "2001:db8::10"}})
+
+	port, knotPort, promPort := harness.FreePort(t), harness.FreePort(t), harness.FreePort(t)
+	cd := harness.StartCoreDNS(t, fmt.Sprintf(`example.org:%d {
+    transfer {
+        to 127.0.0.1:%d
+    }
+    clusterzone {
+        kubeconfig %s
+        owner-id e2e
+        ns ns1.example.org 127.0.0.1
+    }
+    prometheus 127.0.0.1:%d
+}
+`, port, knotPort, c.Kubeconfig, promPort))
+	metrics := fmt.Sprintf("http://127.0.0.1:%d/metrics", promPort)
+	notifies := func() float64 {
+		return scrape(t, metrics, "coredns_clusterzone_notifies_total", map[string]string{"zone": zone})
+	}
+	expect(t, cd.Addr, "web.example.org.", dns.TypeAAAA, "AAAA 2001:db8::10")
+
+	k := startKnot(t, knotPort, zone, cd.Addr)
+	waitKnotSerial(t, k, zone, soaSerial(t, cd.Addr))
+	harness.Eventually(t, 10*time.Second, func() error {
+		if n := notifies(); n < 1 {
+			return fmt.Errorf("no startup NOTIFY yet")
+		}
+		return nil
+	})
+	waitKnotIdle(t, k)
+	if n := compareZone(t, cd.Addr, k.Addr, zone, "internal.example.org", "nope.example.org"); n < 4 {
+		t.Errorf("compared only %d names", n)
+	}
+
+	// A Service created now, then given its load balancer's addresses (two
+	// changes, as a cloud controller makes them).
+	before, knotBefore := notifies(), knotNotifies(k)
+	from := time.Now()
+	if _, err := svcs.Create(ctx, dualStackService(ns, "notified", map[string]string{
+		"external-dns.alpha.kubernetes.io/hostname": "notified.example.org",
+		"external-dns.alpha.kubernetes.io/ttl":      "120",
+	}), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c.SetLoadBalancerIngress(t, ns, "notified", []corev1.LoadBalancerIngress{{IP: "192.0.2.99"}, {IP: "2001:db8::99"}})
+	harness.Eventually(t, 20*time.Second, func() error {
+		a := answers(queryNoRec(t, k.Addr, "notified.example.org.", dns.TypeA))
+		aaaa := answers(queryNoRec(t, k.Addr, "notified.example.org.", dns.TypeAAAA))
+		if got := strings.Join(append(a, aaaa...), ","); got != "A 192.0.2.99,AAAA 2001:db8::99" {
+			return fmt.Errorf("knot notified.example.org A, AAAA: [%s]", got)
+		}
+		return nil
+	})
+	d := time.Since(from)
+	t.Logf("new Service served by knot %v after its creation", d)
+	if d > 15*time.Second {
+		t.Errorf("took %v: not a NOTIFY", d)
+	}
+	if after := notifies(); after <= before {
+		t.Errorf("coredns_clusterzone_notifies_total{zone=%q} %v -> %v: no NOTIFY counted", zone, before, after)
+	}
+	if n := knotNotifies(k); n <= knotBefore {
+		t.Errorf("knot logged %d incoming NOTIFYs, %d before the Service was created", n, knotBefore)
+	}
+	waitKnotSerial(t, k, zone, soaSerial(t, cd.Addr))
+	compareZone(t, cd.Addr, k.Addr, zone, "x.notified.example.org")
+
+	// The Service is deleted.
+	waitKnotIdle(t, k)
+	before, knotBefore = notifies(), knotNotifies(k)
+	from = time.Now()
+	if err := svcs.Delete(ctx, "notified", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	harness.Eventually(t, 20*time.Second, func() error {
+		if m := queryNoRec(t, k.Addr, "notified.example.org.", dns.TypeAAAA); m.Rcode != dns.RcodeNameError {
+			return fmt.Errorf("knot notified.example.org AAAA after the delete: %s", describe(m))
+		}
+		return nil
+	})
+	t.Logf("deleted Service gone from knot %v after the delete", time.Since(from))
+	if after := notifies(); after <= before {
+		t.Errorf("coredns_clusterzone_notifies_total{zone=%q} %v -> %v: no NOTIFY counted", zone, before, after)
+	}
+	if n := knotNotifies(k); n <= knotBefore {
+		t.Errorf("knot logged %d incoming NOTIFYs, %d before the delete", n, knotBefore)
+	}
+	compareZone(t, cd.Addr, k.Addr, zone, "notified.example.org")
+}
+
+// waitKnotSerial waits until knot serves zone with serial.
+func waitKnotSerial(t *testing.T, k *knot, zone string, serial uint32) {
+	t.Helper()
+	harness.Eventually(t, 30*time.Second, func() error {
+		select {
+		case <-k.done:
+			return fmt.Errorf("knotd exited:\n%s", k.log())
+		default:
+		}
+		q := new(dns.Msg)
+		q.SetQuestion(zone, dns.TypeSOA)
+		m, _, err := (&dns.Client{Timeout: time.Second}).Exchange(q, k.Addr)
+		if err != nil {
+			return err
+		}
+		if m.Rcode != dns.RcodeSuccess || len(m.Answer) != 1 {
+			return fmt.Errorf("knot SOA: %s", describe(m))
+		}
+		if s := m.Answer[0].(*dns.SOA).Serial; s != serial {
+			return fmt.Errorf("knot serial %d, ours %d", s, serial)
+		}
+		return nil
+	})
+}
+
+var (
+	knotNotifyLine  = regexp.MustCompile(`(?m)\[example\.org\.\] notify, incoming`)
+	knotRefreshLine = regexp.MustCompile(`(?m)\[example\.org\.\] refresh, .*(zone is up-to-date|zone updated|failed)`)
+)
+
+// waitKnotIdle waits until knot has finished the refresh of the last NOTIFY
+// it logged (Knot may run it a few hundred milliseconds later, e.g. while it
+// still writes the previous transfer), so that a change made next reaches
+// knot only through the NOTIFY that change sends.
+func waitKnotIdle(t *testing.T, k *knot) {
+	t.Helper()
+	harness.Eventually(t, 15*time.Second, func() error {
+		log := k.log()
+		n := knotNotifyLine.FindAllStringIndex(log, -1)
+		r := knotRefreshLine.FindAllStringIndex(log, -1)
+		if len(n) > 0 && (len(r) == 0 || r[len(r)-1][0] < n[len(n)-1][0]) {
+			return fmt.Errorf("knot has not finished the refresh of the last NOTIFY")
+		}
+		return nil
+	})
+}
 
 // knotNotifies counts the NOTIFY messages knot logged for example.org.
 func knotNotifies(k *knot) int { return len(knotNotifyLine.FindAllString(k.log(), -1)) }
