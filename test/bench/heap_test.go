@@ -1,11 +1,12 @@
 package bench
 
 import (
-	"context"
 	"flag"
 	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,27 +15,70 @@ import (
 	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 )
 
-var heapServices = flag.Int("services", 10000, "BenchmarkHeap: annotated dual-stack LoadBalancer Services to load")
+var (
+	heapScales  = flag.String("scales", "1000,10000", "BenchmarkHeap: Service counts, ascending, comma-separated; loaded in turn into one API server (100000 is opt-in: make bench BENCH_SCALES=1000,10000,100000)")
+	loadWorkers = flag.Int("load-workers", 64, "BenchmarkHeap: concurrent API writers loading Services")
+	profileDir  = flag.String("heap-profiles", "", "BenchmarkHeap: save each process's heap profile (after the forced GC) into this folder, as SCALE-NAME.pb.gz")
+)
 
 const (
 	heapNamespace = "bench"
-	loadWorkers   = 8
+	// The sentinel is a ClusterIP Service in a namespace that sorts after
+	// heapNamespace: a LIST returns objects in key order and both plugins'
+	// informers process the initial list in order, so when the kubernetes
+	// plugin answers for the sentinel it holds every Service.
+	sentinelNamespace = "zzz-sentinel"
 )
 
 // heapSample is what one process holds once synced, after a forced GC.
 type heapSample struct {
-	alloc, inuse, objects float64 // go_memstats_heap_{alloc,inuse}_bytes, heap_objects
-	rss, hwm              float64 // /proc/PID/status VmRSS, VmHWM (peak)
-	sync                  time.Duration
+	Alloc, Inuse, Objects float64 // go_memstats_heap_{alloc,inuse}_bytes, heap_objects
+	RSS, HWM              float64 // /proc/PID/status VmRSS, VmHWM (peak)
+	SyncSeconds           float64 `json:",omitempty"`
 }
 
-// BenchmarkHeap loads -services (10,000) annotated dual-stack LoadBalancer
-// Services into a real API server, then runs side by side, from the same
-// ./coredns binary:
+// heapScale is the result at one number of Services (heap.json).
+type heapScale struct {
+	Services      int
+	CreateSeconds float64 // creating the Services added at this scale
+	Baseline      heapSample
+	Clusterzone   heapSample
+	Kubernetes    heapSample
+	// Heap less the baseline's, per Service, in bytes.
+	ClusterzonePerService, KubernetesPerService float64
+	// kubernetes / clusterzone: heap less baseline, RSS.
+	NetHeapRatio, RSSRatio float64
+}
+
+// heapService is Service i of BenchmarkHeap: headless, with a hostname and a
+// dual-stack target annotation (A and AAAA). Headless, because 100,000
+// Services do not fit the test cluster's /16 and /112 ClusterIP ranges (and
+// one API write per Service keeps loading 100,000 of them fast); both plugins
+// keep every Service they watch, whatever its type.
+func heapService(i int) *corev1.Service {
+	return &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      fmt.Sprintf("svc%d", i),
+			Namespace: heapNamespace,
+			Annotations: map[string]string{
+				hostnameAnn: fmt.Sprintf("svc%d.example.org", i),
+				targetAnn:   svcIPv4(i) + "," + svcIPv6(i),
+			},
+		},
+		Spec: corev1.ServiceSpec{
+			ClusterIP: corev1.ClusterIPNone,
+			Ports:     []corev1.ServicePort{{Name: "https", Port: 443}},
+		},
+	}
+}
+
+const targetAnn = "external-dns.alpha.kubernetes.io/target"
+
+// BenchmarkHeap loads -scales Services (1,000, then up to 10,000, and
+// 100,000 when asked) into a real API server, and at each scale runs side by
+// side, from the same ./coredns binary, started together:
 //
 //   - clusterzone: `clusterzone { kubeconfig }` for example.org (RBAC of
 //     deploy/rbac.yaml);
@@ -45,24 +89,77 @@ type heapSample struct {
 //   - baseline: only whoami, the heap of the binary itself.
 //
 // Each also runs prometheus and pprof. When both are synced (clusterzone's
-// coredns_clusterzone_names gauge reaches -services; the kubernetes plugin
-// answers for the last Service), each process is made to collect garbage
-// (GET /debug/pprof/heap?gc=1), then go_memstats_heap_alloc_bytes (the live
-// heap just after that GC), heap_inuse_bytes and VmRSS are read. Reported in
-// MiB, and the kubernetes/clusterzone ratio of heap_alloc less the baseline.
+// coredns_clusterzone_names gauge reaches the scale and it answers for the
+// last Service; the kubernetes plugin answers for the sentinel Service, which
+// it processes last), each process is made to collect garbage (GET
+// /debug/pprof/heap?gc=1), then go_memstats_heap_alloc_bytes (the live heap
+// just after that GC), heap_inuse_bytes and VmRSS are read; the processes are
+// stopped before the next scale is loaded. Reported per scale: MiB, bytes per
+// Service less the baseline, the kubernetes/clusterzone ratios, and the time
+// from process start to fully loaded (both loading at the same time).
 func BenchmarkHeap(b *testing.B) {
-	n := *heapServices
-	if n < 1 {
-		b.Fatalf("-services %d: want at least 1", n)
+	var scales []int
+	for _, f := range strings.Split(*heapScales, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || (len(scales) > 0 && n <= scales[len(scales)-1]) {
+			b.Fatalf("-scales %q: want ascending positive counts", *heapScales)
+		}
+		scales = append(scales, n)
 	}
 	c := harness.StartCluster(b)
 	c.CreateNamespace(b, heapNamespace)
+	c.CreateNamespace(b, sentinelNamespace)
+	createServices(b, c, 0, 1, 1, func(int) *corev1.Service {
+		return &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Name: "sentinel", Namespace: sentinelNamespace},
+			Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "https", Port: 443}}},
+		}
+	}, nil)
 
-	t0 := time.Now()
-	loadServices(b, c, n)
-	b.Logf("loaded %d dual-stack LoadBalancer Services (create + status) in %v", n, time.Since(t0).Round(time.Second))
+	var results []heapScale
+	have := 0
+	b.ResetTimer()
+	for _, n := range scales {
+		took := createServices(b, c, have, n, *loadWorkers, heapService, nil)
+		b.Logf("%d Services loaded (%d created in %v, %.0f per second)", n, n-have, took.Round(100*time.Millisecond), float64(n-have)/took.Seconds())
+		have = n
+		r := measureScale(b, c, n)
+		r.CreateSeconds = took.Seconds()
+		results = append(results, r)
+	}
+	b.StopTimer()
 
-	// Same binary, same extra plugins (prometheus, pprof), started together.
+	b.ReportMetric(0, "ns/op")
+	for _, r := range results {
+		b.ReportMetric(r.ClusterzonePerService, fmt.Sprintf("cz-B/svc@%d", r.Services))
+		b.ReportMetric(r.KubernetesPerService, fmt.Sprintf("k8s-B/svc@%d", r.Services))
+	}
+	b.Logf("heap after a forced GC, less the whoami baseline (net), and RSS; sync = process start to fully loaded (both at once):")
+	b.Logf("  %9s %-12s %10s %10s %10s %12s %10s %10s %9s %8s", "services", "process", "heap MiB", "net MiB", "B/Service", "heap_objects", "RSS MiB", "HWM MiB", "sync", "k8s/cz")
+	for _, r := range results {
+		for _, row := range []struct {
+			name string
+			s    heapSample
+			per  float64
+		}{{"baseline", r.Baseline, 0}, {"clusterzone", r.Clusterzone, r.ClusterzonePerService}, {"kubernetes", r.Kubernetes, r.KubernetesPerService}} {
+			sync, ratio := "-", ""
+			if row.s.SyncSeconds > 0 {
+				sync = fmt.Sprintf("%.2fs", row.s.SyncSeconds)
+			}
+			if row.name == "kubernetes" {
+				ratio = fmt.Sprintf("%.2fx", r.NetHeapRatio)
+			}
+			b.Logf("  %9d %-12s %10.1f %10.1f %10.0f %12.0f %10.1f %10.1f %9s %8s", r.Services, row.name, mb(row.s.Alloc), mb(row.s.Alloc-r.Baseline.Alloc), row.per, row.s.Objects, mb(row.s.RSS), mb(row.s.HWM), sync, ratio)
+		}
+	}
+	b.Logf("(k8s/cz: kubernetes plugin's net heap / clusterzone's; the kubernetes plugin runs with the admin kubeconfig for its RBAC)")
+	writeResults(b, "heap", map[string]any{"Shape": "headless Services, hostname + dual-stack target annotations, one port", "Scales": results})
+}
+
+// measureScale starts baseline, clusterzone and kubernetes, waits for both
+// to be synced with n Services, measures the three and stops them.
+func measureScale(b *testing.B, c *harness.Cluster, n int) heapScale {
+	b.Helper()
 	base := startServer(b, "baseline", ".", "    whoami")
 	cz := startServer(b, "clusterzone", "example.org", fmt.Sprintf(`    clusterzone {
         kubeconfig %s
@@ -71,6 +168,11 @@ func BenchmarkHeap(b *testing.B) {
 	k8s := startServer(b, "kubernetes", "cluster.local", fmt.Sprintf(`    kubernetes cluster.local {
         kubeconfig %s
     }`, c.AdminKubeconfig))
+	defer func() {
+		for _, s := range []*server{cz, k8s, base} {
+			s.stop()
+		}
+	}()
 
 	last := n - 1
 	var wg sync.WaitGroup
@@ -78,7 +180,7 @@ func BenchmarkHeap(b *testing.B) {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		errs[0] = waitSynced(cz, 10*time.Minute, func() error {
+		errs[0] = waitSynced(cz, 15*time.Minute, func() error {
 			v, err := cz.metric("coredns_clusterzone_names")
 			if err != nil {
 				return err
@@ -91,8 +193,8 @@ func BenchmarkHeap(b *testing.B) {
 	}()
 	go func() {
 		defer wg.Done()
-		errs[1] = waitSynced(k8s, 10*time.Minute, func() error {
-			return expectA(k8s.Addr, fmt.Sprintf("svc%d.%s.svc.cluster.local.", last, heapNamespace), "")
+		errs[1] = waitSynced(k8s, 15*time.Minute, func() error {
+			return expectA(k8s.Addr, "sentinel."+sentinelNamespace+".svc.cluster.local.", "")
 		})
 	}()
 	wg.Wait()
@@ -101,42 +203,24 @@ func BenchmarkHeap(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	b.Logf("%d Services: clusterzone loaded in %v, kubernetes in %v", n, cz.syncTook.Round(10*time.Millisecond), k8s.syncTook.Round(10*time.Millisecond))
 
 	// Let the informers settle (the initial list's buffers become garbage),
 	// then collect and read.
 	time.Sleep(3 * time.Second)
-	var samples [3]heapSample
-	for i, s := range []*server{base, cz, k8s} {
-		samples[i] = measure(b, s)
-	}
-	samples[1].sync, samples[2].sync = cz.syncTook, k8s.syncTook
-	bs, cs, ks := samples[0], samples[1], samples[2]
-
-	czNet, k8sNet := cs.alloc-bs.alloc, ks.alloc-bs.alloc
-	b.ReportMetric(0, "ns/op")
-	b.ReportMetric(float64(n), "services")
-	b.ReportMetric(mb(cs.alloc), "cz-heap-MiB")
-	b.ReportMetric(mb(ks.alloc), "k8s-heap-MiB")
-	b.ReportMetric(mb(bs.alloc), "base-heap-MiB")
-	b.ReportMetric(mb(czNet), "cz-net-MiB")
-	b.ReportMetric(mb(k8sNet), "k8s-net-MiB")
-	b.ReportMetric(k8sNet/czNet, "k8s/cz-net")
-	b.ReportMetric(mb(cs.rss), "cz-rss-MiB")
-	b.ReportMetric(mb(ks.rss), "k8s-rss-MiB")
-
-	b.Logf("heap with %d Services, after a forced GC (MiB; net = less the whoami baseline):", n)
-	b.Logf("  %-12s %10s %10s %10s %12s %10s %10s %8s", "process", "heap_alloc", "net", "heap_inuse", "heap_objects", "VmRSS", "VmHWM", "sync")
-	for i, name := range []string{"baseline", "clusterzone", "kubernetes"} {
-		s := samples[i]
-		sync := "-"
-		if s.sync > 0 {
-			sync = s.sync.Round(10 * time.Millisecond).String()
+	r := heapScale{Services: n, Baseline: measure(b, base), Clusterzone: measure(b, cz), Kubernetes: measure(b, k8s)}
+	if *profileDir != "" {
+		for _, s := range []*server{cz, k8s} {
+			if err := s.saveHeapProfile(filepath.Join(*profileDir, fmt.Sprintf("%d-%s.pb.gz", n, s.name))); err != nil {
+				b.Fatalf("%s: %v", s.name, err)
+			}
 		}
-		b.Logf("  %-12s %10.1f %10.1f %10.1f %12.0f %10.1f %10.1f %8s", name, mb(s.alloc), mb(s.alloc-bs.alloc), mb(s.inuse), s.objects, mb(s.rss), mb(s.hwm), sync)
 	}
-	b.Logf("kubernetes/clusterzone: heap_alloc %.2fx, net of baseline %.2fx, heap_inuse %.2fx, RSS %.2fx; net bytes per Service: clusterzone %.0f, kubernetes %.0f",
-		ks.alloc/cs.alloc, k8sNet/czNet, ks.inuse/cs.inuse, ks.rss/cs.rss, czNet/float64(n), k8sNet/float64(n))
-	b.Logf("(sync = process start to fully loaded, both syncing at the same time on this machine; the kubernetes plugin runs with the admin kubeconfig for its RBAC)")
+	r.Clusterzone.SyncSeconds, r.Kubernetes.SyncSeconds = cz.syncTook.Seconds(), k8s.syncTook.Seconds()
+	czNet, k8sNet := r.Clusterzone.Alloc-r.Baseline.Alloc, r.Kubernetes.Alloc-r.Baseline.Alloc
+	r.ClusterzonePerService, r.KubernetesPerService = czNet/float64(n), k8sNet/float64(n)
+	r.NetHeapRatio, r.RSSRatio = k8sNet/czNet, r.Kubernetes.RSS/r.Clusterzone.RSS
+	return r
 }
 
 // measure forces a GC in s and reads its heap and RSS.
@@ -154,9 +238,9 @@ func measure(b *testing.B, s *server) heapSample {
 	}
 	var h heapSample
 	for name, dst := range map[string]*float64{
-		"go_memstats_heap_alloc_bytes": &h.alloc,
-		"go_memstats_heap_inuse_bytes": &h.inuse,
-		"go_memstats_heap_objects":     &h.objects,
+		"go_memstats_heap_alloc_bytes": &h.Alloc,
+		"go_memstats_heap_inuse_bytes": &h.Inuse,
+		"go_memstats_heap_objects":     &h.Objects,
 	} {
 		v, ok := harness.SumMetric(text, name, nil)
 		if !ok {
@@ -164,10 +248,10 @@ func measure(b *testing.B, s *server) heapSample {
 		}
 		*dst = v
 	}
-	if h.rss, err = s.procStatus("VmRSS"); err != nil {
+	if h.RSS, err = s.procStatus("VmRSS"); err != nil {
 		b.Fatalf("%s: %v", s.name, err)
 	}
-	if h.hwm, err = s.procStatus("VmHWM"); err != nil {
+	if h.HWM, err = s.procStatus("VmHWM"); err != nil {
 		b.Fatalf("%s: %v", s.name, err)
 	}
 	return h
@@ -209,74 +293,5 @@ func expectA(addr, name, want string) error {
 	return nil
 }
 
-func svcIPv4(i int) string { return fmt.Sprintf("198.19.%d.%d", i/250, i%250+1) }
+func svcIPv4(i int) string { return fmt.Sprintf("198.%d.%d.%d", 18+i/65536, (i/256)%256, i%256) }
 func svcIPv6(i int) string { return fmt.Sprintf("2001:db8:19::%x", i+1) }
-
-// loadServices creates n annotated dual-stack LoadBalancer Services in
-// heapNamespace, each with an IPv4 and an IPv6 ingress address (set through
-// the status subresource, as a cloud controller does), with loadWorkers
-// concurrent writers.
-func loadServices(b *testing.B, c *harness.Cluster, n int) {
-	b.Helper()
-	cfg := rest.CopyConfig(c.AdminConfig)
-	cfg.QPS, cfg.Burst = 5000, 10000
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	svcs := cs.CoreV1().Services(heapNamespace)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	pol := corev1.IPFamilyPolicyRequireDualStack
-	noNodePorts := false // 10,000 LoadBalancers would exhaust the NodePort range
-	var next, done atomic.Int64
-	var firstErr error
-	var errOnce sync.Once
-	var wg sync.WaitGroup
-	start := time.Now()
-	for w := 0; w < loadWorkers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n || ctx.Err() != nil {
-					return
-				}
-				svc, err := svcs.Create(ctx, &corev1.Service{
-					ObjectMeta: metav1.ObjectMeta{
-						Name:        fmt.Sprintf("svc%d", i),
-						Namespace:   heapNamespace,
-						Annotations: map[string]string{hostnameAnn: fmt.Sprintf("svc%d.example.org", i)},
-					},
-					Spec: corev1.ServiceSpec{
-						Type:           corev1.ServiceTypeLoadBalancer,
-						IPFamilyPolicy: &pol,
-						IPFamilies:     []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol},
-						Ports:          []corev1.ServicePort{{Name: "https", Port: 443}},
-
-						AllocateLoadBalancerNodePorts: &noNodePorts,
-					},
-				}, metav1.CreateOptions{})
-				if err == nil {
-					svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: svcIPv4(i)}, {IP: svcIPv6(i)}}
-					_, err = svcs.UpdateStatus(ctx, svc, metav1.UpdateOptions{})
-				}
-				if err != nil {
-					errOnce.Do(func() { firstErr = fmt.Errorf("service svc%d: %w", i, err); cancel() })
-					return
-				}
-				if d := done.Add(1); d%2000 == 0 {
-					b.Logf("  %d/%d Services loaded (%v)", d, n, time.Since(start).Round(time.Second))
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		b.Fatalf("loading Services: %v", firstErr)
-	}
-	if done.Load() != int64(n) {
-		b.Fatalf("loaded %d Services, want %d", done.Load(), n)
-	}
-}

@@ -26,11 +26,12 @@ import (
 // harness.StartCoreDNS it keeps the process, so its PID (for /proc) is known,
 // and its Corefile has a prometheus and a pprof listener.
 type server struct {
-	name    string
-	Addr    string // DNS, 127.0.0.1:PORT
-	metrics string // http://127.0.0.1:PORT/metrics
-	pprof   string // http://127.0.0.1:PORT
-	started time.Time
+	name     string
+	Addr     string // DNS, 127.0.0.1:PORT
+	metrics  string // http://127.0.0.1:PORT/metrics ("" for startBare)
+	pprof    string // http://127.0.0.1:PORT ("" for startBare)
+	corefile string
+	started  time.Time
 	// syncTook is set by waitSynced: process start to fully loaded.
 	syncTook time.Duration
 
@@ -65,27 +66,40 @@ func (l *lockedBuffer) String() string {
 // env is added to the environment ("KEY=value").
 func startServer(b *testing.B, name, zone, plugins string, env ...string) *server {
 	b.Helper()
-	bin := harness.CoreDNSBinary(b)
-	dnsPort, promPort, pprofPort := harness.FreePort(b), harness.FreePort(b), harness.FreePort(b)
-	corefile := fmt.Sprintf(`%s:%d {
-    bind 127.0.0.1
-%s
-    prometheus 127.0.0.1:%d
-    pprof 127.0.0.1:%d
+	return launchServer(b, name, zone, plugins, true, env...)
 }
-`, zone, dnsPort, plugins, promPort, pprofPort)
+
+// startBare is startServer without prometheus and pprof: the server block
+// holds only `bind` and the given plugin lines, so that a throughput
+// benchmark measures the plugin and CoreDNS, not the metrics.
+func startBare(b *testing.B, name, zone, plugins string) *server {
+	b.Helper()
+	return launchServer(b, name, zone, plugins, false)
+}
+
+func launchServer(b *testing.B, name, zone, plugins string, observe bool, env ...string) *server {
+	b.Helper()
+	bin := harness.CoreDNSBinary(b)
+	dnsPort := harness.FreePort(b)
+	s := &server{
+		name: name,
+		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(dnsPort)),
+		out:  &lockedBuffer{},
+		done: make(chan struct{}),
+	}
+	extra := ""
+	if observe {
+		promPort, pprofPort := harness.FreePort(b), harness.FreePort(b)
+		s.metrics = fmt.Sprintf("http://127.0.0.1:%d/metrics", promPort)
+		s.pprof = fmt.Sprintf("http://127.0.0.1:%d", pprofPort)
+		extra = fmt.Sprintf("    prometheus 127.0.0.1:%d\n    pprof 127.0.0.1:%d\n", promPort, pprofPort)
+	}
+	corefile := fmt.Sprintf("%s:%d {\n    bind 127.0.0.1\n%s\n%s}\n", zone, dnsPort, plugins, extra)
+	s.corefile = corefile
 	dir := b.TempDir()
 	path := filepath.Join(dir, "Corefile")
 	if err := os.WriteFile(path, []byte(corefile), 0o644); err != nil {
 		b.Fatal(err)
-	}
-	s := &server{
-		name:    name,
-		Addr:    net.JoinHostPort("127.0.0.1", strconv.Itoa(dnsPort)),
-		metrics: fmt.Sprintf("http://127.0.0.1:%d/metrics", promPort),
-		pprof:   fmt.Sprintf("http://127.0.0.1:%d", pprofPort),
-		out:     &lockedBuffer{},
-		done:    make(chan struct{}),
 	}
 	s.cmd = exec.Command(bin, "-conf", path)
 	s.cmd.Dir = dir
@@ -166,6 +180,18 @@ func (s *server) metric(name string) (float64, error) {
 func (s *server) forceGC() error {
 	_, err := httpGet(s.pprof + "/debug/pprof/heap?gc=1")
 	return err
+}
+
+// saveHeapProfile writes the process's heap profile (pprof format) to path.
+func (s *server) saveHeapProfile(path string) error {
+	data, err := httpGet(s.pprof + "/debug/pprof/heap")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(data), 0o644)
 }
 
 // procStatus returns a field of /proc/PID/status in bytes (VmRSS, VmHWM).

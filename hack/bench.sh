@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# `make bench`: clusterzone against CoreDNS's own plugins in the same ./coredns
+# binary. Not part of `make test`. Takes about 15 minutes on 2 cores.
+#
+#   1. Go benchmarks (-benchmem), alternated BENCH_COUNT times: ServeDNS of
+#      clusterzone vs the file plugin on the same 10,000 names (hit, NODATA,
+#      NXDOMAIN, wildcard), the table's Lookup, and the cost of one Service
+#      change at 1,000 vs 100,000 names; summarized with benchstat.
+#   2. Serving throughput and latency with dnsperf: clusterzone (manifests),
+#      clusterzone (real kube-apiserver), file, k8s_external + kubernetes,
+#      whoami; each its own ./coredns on loopback, run alternately.
+#   3. Propagation: API write returning -> new answer served, clusterzone and
+#      k8s_external on the same updates.
+#   4. Scale: heap and RSS with BENCH_SCALES Services from a real API server,
+#      clusterzone vs CoreDNS's kubernetes plugin; time to fully loaded.
+#
+# Then tool/benchreport prints the table and writes, under BENCH_OUT
+# (default .cache/bench): results.json (everything, machine-readable),
+# bench.png (QPS and latency percentiles per contender), the raw logs and
+# benchstat tables.
+#
+# Knobs (environment): BENCH_OUT, BENCH_COUNT (Go benchmark repetitions, 5),
+# BENCH_ROUNDS (3), BENCH_SECONDS (10, per throughput run),
+# BENCH_LATENCY_SECONDS (5), BENCH_LATENCY_QPS (0: half the lowest QPS),
+# BENCH_NAMES (10000), BENCH_UPDATES (300), BENCH_SCALES
+# (1000,10000,100000), BENCH_ONLY (any of: go serve propagation heap).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+t0=$(date +%s)
+out=${BENCH_OUT:-$top/.cache/bench}
+count=${BENCH_COUNT:-5}
+rounds=${BENCH_ROUNDS:-3}
+secs=${BENCH_SECONDS:-10}
+lsecs=${BENCH_LATENCY_SECONDS:-5}
+lqps=${BENCH_LATENCY_QPS:-0}
+names=${BENCH_NAMES:-10000}
+updates=${BENCH_UPDATES:-300}
+scales=${BENCH_SCALES:-1000,10000,100000}
+only=${BENCH_ONLY:-go serve propagation heap}
+export CLUSTERZONE_CACHE=${CLUSTERZONE_CACHE:-$top/.cache}
+want() { [[ " $only " == *" $1 "* ]]; }
+step() { echo; echo "=== bench: $* ($(( $(date +%s) - t0 ))s)"; }
+
+step "tools"
+if ! command -v dnsperf >/dev/null; then
+  echo "installing dnsperf (Debian package)" >&2
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq dnsperf >/dev/null
+fi
+# etcd and kube-apiserver for the harness (built once, reused).
+hack/testbins.sh
+# benchstat, into the repository's ignored .cache/bin, reused when present.
+BENCHSTAT_VERSION=v0.0.0-20260908200009-22c9c6c9d4da
+benchstat=$top/.cache/bin/benchstat
+if [ ! -x "$benchstat" ] || [ "$(cat "$benchstat.version" 2>/dev/null)" != "$BENCHSTAT_VERSION" ]; then
+  echo "installing benchstat into .cache/bin" >&2
+  mkdir -p "$top/.cache/bin"
+  GOBIN=$top/.cache/bin go install "golang.org/x/perf/cmd/benchstat@$BENCHSTAT_VERSION"
+  echo "$BENCHSTAT_VERSION" > "$benchstat.version"
+fi
+
+step "build"
+mkdir -p "$out"
+rm -f "$out"/*.json "$out"/*.log "$out"/*.txt "$out"/bench.png
+go build -o coredns ./cmd/coredns
+# Others may rebuild ./coredns while this runs: every contender runs this copy.
+cp coredns "$out/coredns"
+export CLUSTERZONE_COREDNS=$out/coredns
+go test -c -o "$out/clusterzone.test" ./plugin/clusterzone
+go test -c -o "$out/table.test" ./plugin/clusterzone/table
+go test -c -o "$out/bench.test" ./test/bench
+commit=$(git rev-parse HEAD)
+dirty=$(git status --porcelain --untracked-files=no -- cmd plugin go.mod go.sum | wc -l)
+uptime > "$out/load-start.txt"
+
+if want go; then
+  step "Go benchmarks, $count alternated runs"
+  : > "$out/gobench-servedns.txt"; : > "$out/gobench-table.txt"
+  for i in $(seq "$count"); do
+    (cd plugin/clusterzone && "$out/clusterzone.test" -test.run '^$' -test.bench '^BenchmarkServeDNS$' -test.benchmem -test.benchtime 0.3s) | tee -a "$out/gobench-servedns.txt" | grep '^Benchmark' || true
+    (cd plugin/clusterzone/table && "$out/table.test" -test.run '^$' -test.bench '^Benchmark(Apply|Lookup)$' -test.benchmem -test.benchtime 0.3s) | tee -a "$out/gobench-table.txt" | grep '^Benchmark' || true
+  done
+  "$benchstat" -col /impl "$out/gobench-servedns.txt" > "$out/benchstat-servedns.txt"
+  "$benchstat" -filter '.name:Apply' -col /names "$out/gobench-table.txt" > "$out/benchstat-apply.txt"
+  "$benchstat" -filter '.name:Lookup' "$out/gobench-table.txt" > "$out/benchstat-lookup.txt"
+  cat "$out/benchstat-servedns.txt" "$out/benchstat-apply.txt" "$out/benchstat-lookup.txt"
+fi
+
+# The benchmarks that need the built binary and a real API server; -test.v
+# streams their logs.
+e2e() {
+  local name=$1; shift
+  "$out/bench.test" -test.run '^$' -test.bench "^$name\$" -test.benchtime 1x -test.timeout 40m -test.v \
+    -results "$out" "$@" 2>&1 | grep -v '^I[0-9]\{4\} ' | tee "$out/$name.log"
+  [ "${PIPESTATUS[0]}" = 0 ] || { echo "bench: $name failed, see $out/$name.log" >&2; exit 1; }
+}
+if want serve; then
+  step "serving: dnsperf, $rounds rounds x ($secs s throughput + $lsecs s latency) per contender"
+  e2e BenchmarkServe -serve-names "$names" -rounds "$rounds" -seconds "$secs" -latency-seconds "$lsecs" -latency-qps "$lqps"
+fi
+if want propagation; then
+  step "propagation: $updates updates"
+  e2e BenchmarkPropagation -updates "$updates"
+fi
+if want heap; then
+  step "scale: heap and RSS at $scales Services"
+  e2e BenchmarkHeap -scales "$scales"
+fi
+uptime > "$out/load-end.txt"
+
+step "report"
+took=$(( $(date +%s) - t0 ))
+(cd tool/benchreport && go run . -dir "$out" -commit "$commit" -dirty "$dirty" -seconds "$took" -command "make bench")
+echo "bench: done in $((took / 60))m$((took % 60))s; results in $out (results.json, bench.png)"

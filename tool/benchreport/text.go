@@ -1,0 +1,161 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Text renders the report as the table `make bench` prints.
+func (r *Report) Text() string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	commit := r.Commit
+	if len(commit) > 12 {
+		commit = commit[:12]
+	}
+	if r.Dirty > 0 {
+		commit += fmt.Sprintf(" (+%d uncommitted files under cmd/ plugin/)", r.Dirty)
+	}
+	m := r.Machine
+	p("")
+	p("clusterzone benchmarks (%s): commit %s, %s, whole run %dm%02ds", r.Command, commit, r.Date, r.Seconds/60, r.Seconds%60)
+	p("machine: %d x %s, %.1f GiB, %s, %s, dnsperf %s; load average before: %s; after: %s", m.CPUs, m.CPU, m.MemoryGiB, m.Kernel, m.Go, m.DNSPerf, m.LoadBefore, m.LoadAfter)
+
+	if r.Serve != nil {
+		s := r.Serve.Results
+		p("")
+		p("1. Serving: %d names (30%% A-only, 30%% AAAA-only, 40%% dual-stack; each with its TXT), %d-line query file: %s", s.Names, s.QueryLines, mix(s.QueryMix, s.QueryLines))
+		p("   each contender a ./coredns on loopback; %d rounds, order rotated each round; throughput: %s", s.Rounds, trimCmd(s.DNSPerf))
+		p("   latency at a fixed %d QPS (%d x %.0f s, every response): %s", s.LatencyQPS, s.Rounds, s.LatencySeconds, trimCmd(s.DNSPerfLatency))
+		p("   %-22s %9s %17s %7s %8s %8s %8s %8s %9s %9s %6s", "contender", "QPS", "min..max", "x file", "x whoami", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "p99/file", "lost")
+		for _, c := range s.Contenders {
+			p("   %-22s %9.0f %8.0f..%-8.0f %7.2f %8.2f %8.3f %8.3f %8.3f %9.3f %9.2f %6d", c.Name, c.QPSMedian, slices.Min(c.QPS), slices.Max(c.QPS),
+				c.QPSvsFile, c.QPSvsWhoami, c.Latency.P50, c.Latency.P90, c.Latency.P99, c.Latency.P999, c.P99vsFile, c.Lost)
+		}
+		var notes []string
+		for _, c := range s.Contenders {
+			if c.SyncSeconds > 0 {
+				notes = append(notes, fmt.Sprintf("%s loaded %d Services in %.2f s", c.Name, s.Names, c.SyncSeconds))
+			}
+		}
+		if s.CreateSeconds > 0 {
+			notes = append(notes, fmt.Sprintf("creating them took %.1f s", s.CreateSeconds))
+		}
+		if len(notes) > 0 {
+			p("   (%s; k8s_external has no TXT: its TXT hits are NODATA)", strings.Join(notes, "; "))
+		}
+	}
+
+	if r.Propagation != nil {
+		s := r.Propagation.Results
+		p("")
+		p("2. Propagation: API write returned -> new answer served (polling every %.1f ms), same updates for both servers", s.PollIntervalMs)
+		p("   %-13s %-9s %5s %9s %9s %9s %9s %13s", "server", "update", "n", "p50 ms", "p90 ms", "p99 ms", "max ms", "API write p50")
+		for _, x := range s.Summaries {
+			p("   %-13s %-9s %5d %9.2f %9.2f %9.2f %9.2f %13.2f", x.Contender, x.Kind, x.N, x.P50, x.P90, x.P99, x.Max, x.APIWriteP50)
+		}
+	}
+
+	if r.Heap != nil {
+		s := r.Heap.Results
+		p("")
+		p("3. Scale: %s; both plugins load the same Services from one kube-apiserver, after a forced GC", s.Shape)
+		p("   %9s %-12s %9s %9s %11s %9s %9s %10s %8s", "services", "process", "heap MiB", "net MiB", "B/Service", "RSS MiB", "HWM MiB", "loaded in", "k8s/cz")
+		for _, sc := range s.Scales {
+			for _, row := range []struct {
+				name string
+				s    HeapSample
+				per  float64
+			}{{"baseline", sc.Baseline, 0}, {"clusterzone", sc.Clusterzone, sc.ClusterzonePerService}, {"kubernetes", sc.Kubernetes, sc.KubernetesPerService}} {
+				sync, ratio := "-", ""
+				if row.s.SyncSeconds > 0 {
+					sync = fmt.Sprintf("%.2f s", row.s.SyncSeconds)
+				}
+				if row.name == "kubernetes" {
+					ratio = fmt.Sprintf("%.2fx", sc.NetHeapRatio)
+				}
+				p("   %9d %-12s %9.1f %9.1f %11.0f %9.1f %9.1f %10s %8s", sc.Services, row.name, mib(row.s.Alloc), mib(row.s.Alloc-sc.Baseline.Alloc), row.per, mib(row.s.RSS), mib(row.s.HWM), sync, ratio)
+			}
+		}
+		p("   (net = heap less the whoami baseline; k8s/cz = kubernetes plugin's net heap / clusterzone's; loaded in = process start to serving every Service)")
+	}
+
+	if len(r.GoBench) > 0 {
+		p("")
+		p("4. Go benchmarks (-benchmem; medians of %d alternated runs)", r.GoBench[0].Runs)
+		p("   ServeDNS, 10,000 names + a wildcard   %28s   %28s   %9s", "clusterzone", "file", "cz/file")
+		p("   %-36s %10s %8s %8s   %10s %8s %8s   %9s", "query", "ns/op", "B/op", "allocs", "ns/op", "B/op", "allocs", "ns/op")
+		for _, q := range []string{"A", "AAAA", "TXT", "NODATA", "NXDOMAIN", "wildcard"} {
+			cz, ok1 := r.goBench("BenchmarkServeDNS/q=" + q + "/impl=clusterzone")
+			f, ok2 := r.goBench("BenchmarkServeDNS/q=" + q + "/impl=file")
+			if ok1 && ok2 {
+				p("   %-36s %10.0f %8.0f %8.0f   %10.0f %8.0f %8.0f   %8.2fx", q, cz.NsPerOp, cz.BPerOp, cz.AllocsPer, f.NsPerOp, f.BPerOp, f.AllocsPer, cz.NsPerOp/f.NsPerOp)
+			}
+		}
+		p("   Table.Apply, one Service change         %10s %8s %8s   %10s %8s %8s   %9s", "1,000 names", "", "", "100,000", "", "", "100k/1k")
+		for _, op := range []string{"ip", "rename"} {
+			s, ok1 := r.goBench("BenchmarkApply/op=" + op + "/names=1000")
+			l, ok2 := r.goBench("BenchmarkApply/op=" + op + "/names=100000")
+			if ok1 && ok2 {
+				p("   %-36s %10.0f %8.0f %8.0f   %10.0f %8.0f %8.0f   %8.2fx", "op="+op, s.NsPerOp, s.BPerOp, s.AllocsPer, l.NsPerOp, l.BPerOp, l.AllocsPer, l.NsPerOp/s.NsPerOp)
+			}
+		}
+		p("   Table.Lookup, 10,000 names             %10s %8s %8s", "ns/op", "B/op", "allocs")
+		for _, g := range r.GoBench {
+			if q, ok := strings.CutPrefix(g.Name, "BenchmarkLookup/"); ok {
+				p("   %-36s %10.1f %8.0f %8.0f", q, g.NsPerOp, g.BPerOp, g.AllocsPer)
+			}
+		}
+		for _, k := range []string{"servedns", "apply", "lookup"} {
+			if t := r.Benchstat[k]; t != "" {
+				p("")
+				p("   benchstat (%s):", k)
+				for _, line := range strings.Split(strings.TrimRight(t, "\n"), "\n") {
+					p("   | %s", line)
+				}
+			}
+		}
+	}
+
+	if len(r.Targets) > 0 {
+		p("")
+		p("Targets:")
+		for _, t := range r.Targets {
+			mark := "holds        "
+			if !t.Holds {
+				mark = "DOES NOT HOLD"
+			}
+			p("   %s  %-62s %s", mark, t.Target, t.Figure)
+		}
+	}
+	return b.String()
+}
+
+func mib(bytes float64) float64 { return bytes / (1 << 20) }
+
+func mix(m map[string]int, total int) string {
+	var parts []string
+	for _, k := range []string{"hit A", "hit AAAA", "hit TXT", "nodata", "nxdomain"} {
+		if m[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %.0f%%", k, 100*float64(m[k])/float64(total)))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// trimCmd drops the per-run parts of a dnsperf command line (server port,
+// temporary query file).
+func trimCmd(c string) string {
+	f := strings.Fields(c)
+	var out []string
+	for i := 0; i < len(f); i++ {
+		switch f[i] {
+		case "-s", "-p", "-d":
+			i++
+			continue
+		}
+		out = append(out, f[i])
+	}
+	return strings.Join(out, " ")
+}
