@@ -80,7 +80,7 @@ if want go; then
   : > "$out/gobench-servedns.txt"; : > "$out/gobench-table.txt"
   for i in $(seq "$count"); do
     (cd plugin/clusterzone && "$out/clusterzone.test" -test.run '^$' -test.bench '^BenchmarkServeDNS$' -test.benchmem -test.benchtime 0.3s) | tee -a "$out/gobench-servedns.txt" | grep '^Benchmark' || true
-    (cd plugin/clusterzone/table && "$out/table.test" -test.run '^$' -test.bench '^Benchmark(Apply|Lookup)$' -test.benchmem -test.benchtime 0.3s) | tee -a "$out/gobench-table.txt" | grep '^Benchmark' || true
+    (cd plugin/clusterzone/table && "$out/table.test" -test.run '^$' -test.bench '^Benchmark(Apply|Lookup)$' -test.benchmem -test.benchtime 0.5s) | tee -a "$out/gobench-table.txt" | grep '^Benchmark' || true
   done
   "$benchstat" -col /impl "$out/gobench-servedns.txt" > "$out/benchstat-servedns.txt"
   "$benchstat" -filter '.name:Apply' -col /names "$out/gobench-table.txt" > "$out/benchstat-apply.txt"

@@ -93,14 +93,16 @@ func (r *Report) Text() string {
 				p("   %-36s %10.0f %8.0f %8.0f   %10.0f %8.0f %8.0f   %8.2fx", q, cz.NsPerOp, cz.BPerOp, cz.AllocsPer, f.NsPerOp, f.BPerOp, f.AllocsPer, cz.NsPerOp/f.NsPerOp)
 			}
 		}
-		p("   Table.Apply, one Service change         %10s %8s %8s   %10s %8s %8s   %9s", "1,000 names", "", "", "100,000", "", "", "100k/1k")
+		p("   Table.Apply, one Service change   %28s   %28s   %9s", "1,000 names", "100,000 names", "100k/1k")
+		p("   %-30s %8s %8s %5s %6s   %8s %8s %5s %6s   %4s %4s", "", "ns/op", "cpu-ns", "B/op", "allocs", "ns/op", "cpu-ns", "B/op", "allocs", "wall", "cpu")
 		for _, op := range []string{"ip", "rename"} {
 			s, ok1 := r.goBench("BenchmarkApply/op=" + op + "/names=1000")
 			l, ok2 := r.goBench("BenchmarkApply/op=" + op + "/names=100000")
 			if ok1 && ok2 {
-				p("   %-36s %10.0f %8.0f %8.0f   %10.0f %8.0f %8.0f   %8.2fx", "op="+op, s.NsPerOp, s.BPerOp, s.AllocsPer, l.NsPerOp, l.BPerOp, l.AllocsPer, l.NsPerOp/s.NsPerOp)
+				p("   %-30s %8.0f %8.0f %5.0f %6.0f   %8.0f %8.0f %5.0f %6.0f   %4.2f %4.2f", "op="+op, s.NsPerOp, s.CPUNsPerOp, s.BPerOp, s.AllocsPer, l.NsPerOp, l.CPUNsPerOp, l.BPerOp, l.AllocsPer, l.NsPerOp/s.NsPerOp, l.CPUNsPerOp/s.CPUNsPerOp)
 			}
 		}
+		p("   (cpu-ns: the process's CPU time per op, garbage collection included)")
 		p("   Table.Lookup, 10,000 names             %10s %8s %8s", "ns/op", "B/op", "allocs")
 		for _, g := range r.GoBench {
 			if q, ok := strings.CutPrefix(g.Name, "BenchmarkLookup/"); ok {
