@@ -99,7 +99,9 @@ func (cz *Clusterzone) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dn
 	}
 	m.Answer = answer
 	if len(answer) == 0 {
-		m.Ns = []dns.RR{cz.soa(t, zone)}
+		// The SOA of a negative answer is read for its TTL, not compared:
+		// it does not count as a read of the serial (see table.Serial).
+		m.Ns = []dns.RR{cz.soaWith(zone, t.PeekSerial(zone))}
 	} else if qname == zone && qtype == dns.TypeNS {
 		m.Extra = cz.glue(zone)
 	}
@@ -155,12 +157,17 @@ func (cz *Clusterzone) lookup(t *table.Table, zone, qname string, qtype uint16) 
 
 // soa returns the SOA record of zone with its current serial.
 func (cz *Clusterzone) soa(t *table.Table, zone string) dns.RR {
+	return cz.soaWith(zone, t.Serial(zone))
+}
+
+// soaWith returns the SOA record of zone with serial.
+func (cz *Clusterzone) soaWith(zone string, serial uint32) dns.RR {
 	ttl := cz.shared.cfg.translate.DefaultTTL
 	return &dns.SOA{
 		Hdr:     dns.RR_Header{Name: zone, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: ttl},
 		Ns:      cz.nsFor(zone),
 		Mbox:    "hostmaster." + zone,
-		Serial:  t.Serial(zone),
+		Serial:  serial,
 		Refresh: soaRefresh,
 		Retry:   soaRetry,
 		Expire:  soaExpire,

@@ -54,7 +54,7 @@ func (r *reporter) Applied(ch table.Change) {
 // gauges refreshes the table gauges after a change.
 func (r *reporter) gauges(t *table.Table) {
 	for _, z := range t.Zones() {
-		serialGauge.WithLabelValues(z).Set(float64(t.Serial(z)))
+		serialGauge.WithLabelValues(z).Set(float64(t.PeekSerial(z)))
 	}
 	namesGauge.Set(float64(t.Len()))
 	servicesGauge.Set(float64(t.OwnerCount()))

@@ -7,6 +7,7 @@ import (
 	"os"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/resolver"
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/route53"
@@ -99,7 +100,7 @@ func (s *shared) start() error {
 	res.SetOnChange(st.HostChanged)
 	t.Subscribe(func(table.Change) { obs.gauges(t) })
 	for _, z := range zones {
-		serialGauge.WithLabelValues(z).Set(float64(t.Serial(z)))
+		serialGauge.WithLabelValues(z).Set(float64(t.PeekSerial(z)))
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -140,7 +141,7 @@ func (s *shared) start() error {
 	}
 
 	if s.cfg.route53 != nil {
-		if err := s.startMirror(ctx, t, client); err != nil {
+		if err := s.startMirror(ctx, t, client, st.Synced); err != nil {
 			cancel()
 			return err
 		}
@@ -149,9 +150,13 @@ func (s *shared) start() error {
 	return nil
 }
 
-// startMirror starts the Route 53 mirror: under leader election with a
-// Kubernetes source, directly otherwise.
-func (s *shared) startMirror(ctx context.Context, t *table.Table, client kubernetes.Interface) error {
+// startMirror starts the Route 53 mirror, once the source has loaded its
+// first full state (synced): under leader election with a Kubernetes source,
+// directly otherwise. The mirror's first full sync compares the hosted zone
+// with the whole table; on a table still loading it would delete, under
+// policy sync, every record whose Service was not listed yet, and create it
+// again a moment later.
+func (s *shared) startMirror(ctx context.Context, t *table.Table, client kubernetes.Interface, synced func() bool) error {
 	cfg := *s.cfg.route53
 	r53, err := route53.NewClient(ctx, cfg)
 	if err != nil {
@@ -161,13 +166,35 @@ func (s *shared) startMirror(ctx context.Context, t *table.Table, client kuberne
 	t.Subscribe(func(ch table.Change) { m.Changed(ch.Names) })
 	s.mirror = m
 	if client == nil {
-		s.goRun(func() { m.Run(ctx) })
+		s.goRun(func() {
+			if waitSynced(ctx, synced) {
+				m.Run(ctx)
+			}
+		})
 		return nil
 	}
 	id, _ := os.Hostname()
 	id = fmt.Sprintf("%s_%d", id, os.Getpid())
-	s.goRun(func() { route53.RunLeaderElected(ctx, client, cfg.LeaseNamespace, cfg.LeaseName, id, m.Run) })
+	s.goRun(func() {
+		if waitSynced(ctx, synced) {
+			route53.RunLeaderElected(ctx, client, cfg.LeaseNamespace, cfg.LeaseName, id, m.Run)
+		}
+	})
 	return nil
+}
+
+// waitSynced polls synced until it is true (true) or ctx is done (false).
+func waitSynced(ctx context.Context, synced func() bool) bool {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for !synced() {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+		}
+	}
+	return true
 }
 
 func (s *shared) goRun(f func()) {

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -238,7 +239,8 @@ type Conflict struct {
 type Change struct {
 	// Names whose published records changed (lower-case FQDNs).
 	Names []string
-	// Zones whose SOA serial moved.
+	// Zones whose records changed: their SOA serial moved, unless nobody
+	// read it since it last moved (see Serial).
 	Zones []string
 	// Conflicts found by this change: Services that lost a name.
 	Conflicts []Conflict
@@ -256,6 +258,10 @@ type Table struct {
 	serials map[string]uint32
 	claimed int // names with at least one claim
 
+	// observed[zone] is set when the zone's serial is read with Serial
+	// (SOA queries, transfers) and cleared when it moves; see bump.
+	observed map[string]*atomic.Bool
+
 	subMu sync.Mutex
 	subs  []func(Change)
 	now   func() time.Time
@@ -272,8 +278,10 @@ func New(zones []string, ownerID string) *Table {
 		serials: map[string]uint32{},
 		now:     time.Now,
 	}
+	t.observed = map[string]*atomic.Bool{}
 	for _, z := range zones {
 		t.serials[z] = uint32(t.now().Unix())
+		t.observed[z] = &atomic.Bool{}
 	}
 	return t
 }
@@ -492,11 +500,21 @@ func (t *Table) bump(changed []string) (names, zones []string) {
 			zones = append(zones, z)
 		}
 	}
+	// The serial is the time of the change, or one more than before when
+	// that is not higher, but only if someone read the serial since it last
+	// moved: otherwise nobody has seen the zone under it, and keeping it
+	// stops a burst of changes from running the serial ahead of the clock,
+	// where a restarted process (which starts from the clock) would fall
+	// behind it.
 	now := uint32(t.now().Unix())
 	for _, z := range zones {
-		s := t.serials[z] + 1
-		if now > s {
+		s := t.serials[z]
+		seen := t.observed[z] != nil && t.observed[z].Swap(false)
+		switch {
+		case now > s:
 			s = now
+		case seen:
+			s++
 		}
 		t.serials[z] = s
 	}
@@ -516,8 +534,20 @@ func (t *Table) notify(ch Change) {
 	}
 }
 
-// Serial returns the SOA serial of zone.
+// Serial returns the SOA serial of zone, for a reader that may compare it
+// later (an SOA query, a zone transfer): the next change moves it.
 func (t *Table) Serial(zone string) uint32 {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if o := t.observed[zone]; o != nil {
+		o.Store(true)
+	}
+	return t.serials[zone]
+}
+
+// PeekSerial returns the SOA serial of zone without counting as a read by
+// Serial (for metrics, and the SOA of negative answers).
+func (t *Table) PeekSerial(zone string) uint32 {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	return t.serials[zone]
