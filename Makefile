@@ -45,5 +45,22 @@ e2e: deps build
 bench:
 	hack/bench.sh
 
+# Fuzz targets, one at a time, each for FUZZTIME (plain `go test` runs only
+# their seed corpus: f.Add and testdata/fuzz). A crasher is written to the
+# package's testdata/fuzz/<target>/ and then fails `go test` until fixed.
+FUZZTIME ?= 3m
+FUZZ_TARGETS := ./plugin/clusterzone:FuzzServeDNS \
+	./plugin/clusterzone:FuzzParseCorefile \
+	./plugin/clusterzone/translate:FuzzTranslateService \
+	./plugin/clusterzone/source/manifests:FuzzParseManifest
+
+.PHONY: fuzz
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "== $$fn ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
 clean:
 	rm -f $(BINARY)
