@@ -39,7 +39,9 @@ func (r *reporter) Skipped(svc *corev1.Service, reason string) {
 // Conflict implements store.Observer.
 func (r *reporter) Conflict(loser *corev1.Service, c table.Conflict) {
 	conflictCount.Inc()
-	msg := "name " + c.Name + " is already published by Service " + c.Winner.Key + " (the older Service keeps it)"
+	// Also when this Service held the name and an older one took it over.
+	msg := "name " + c.Name + " is published by Service " + c.Winner.Key +
+		" instead (of the Services claiming a name, the oldest keeps it; same age: first by namespace/name)"
 	log.Warningf("Service %s: %s", c.Loser.Key, msg)
 	if r.events != nil && loser != nil && loser.UID != "" {
 		r.events.Event(loser, corev1.EventTypeWarning, "DNSNameConflict", msg)
