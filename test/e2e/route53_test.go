@@ -114,7 +114,7 @@ func TestRoute53Mirror(t *testing.T) {
 	svcs := c.Admin.CoreV1().Services(ns)
 
 	// Two replicas, each through its own counting proxy: exactly one writes.
-	p1, p2 := harness.StartCountingProxy(t, moto.URL), harness.StartCountingProxy(t, moto.URL)
+	p1, p2 := harness.StartFaultProxy(t, moto.URL), harness.StartFaultProxy(t, moto.URL)
 	cd1 := harness.StartCoreDNS(t, route53Corefile(harness.FreePort(t), c.Kubeconfig, nlb.Addr, zoneID, p1.URL, ""), moto.Env...)
 	cd2 := harness.StartCoreDNS(t, route53Corefile(harness.FreePort(t), c.Kubeconfig, nlb.Addr, zoneID, p2.URL, ""), moto.Env...)
 
@@ -310,7 +310,7 @@ func TestRoute53AdoptsExternalDNSZone(t *testing.T) {
 		c.SetLoadBalancerIngress(t, ns, name, ingress)
 	}
 
-	proxy := harness.StartCountingProxy(t, moto.URL)
+	proxy := harness.StartFaultProxy(t, moto.URL)
 	port := harness.FreePort(t)
 	cd := harness.StartCoreDNS(t, route53Corefile(port, c.Kubeconfig, "127.0.0.1:9", zoneID, proxy.URL, ""), moto.Env...)
 	// The cluster's view is served locally whatever Route 53 holds.
@@ -328,10 +328,13 @@ func TestRoute53AdoptsExternalDNSZone(t *testing.T) {
 		"theirs.example.org. A 203.0.113.3",
 		`a-theirs.example.org. TXT "heritage=external-dns,external-dns/owner=other-cluster,external-dns/resource=service/other/theirs"`)
 
-	sent := proxy.Changes()
-	t.Logf("zone before: %d records; changes sent by the plugin: %v; requests: %v", len(before), sent, proxy.Counts())
+	var sent []harness.FaultChange
+	for _, r := range proxy.Requests() {
+		sent = append(sent, r.Changes...)
+	}
+	t.Logf("zone before: %d records; changes sent by the plugin: %v; requests: %s", len(before), sent, proxy.Summary())
 	for _, ch := range sent {
-		name := strings.ToLower(strings.TrimSuffix(ch.Name, ".") + ".")
+		name := ch.Name
 		if ch.Action == "CREATE" && existing[name+" "+ch.Type] {
 			t.Errorf("CREATE of the existing record %s %s: adoption must not recreate", name, ch.Type)
 		}
@@ -344,4 +347,137 @@ func TestRoute53AdoptsExternalDNSZone(t *testing.T) {
 	if cd.Exited() {
 		t.Fatalf("coredns exited:\n%s", cd.Log())
 	}
+}
+
+// TestRoute53TwoThousandServices mirrors 2,000 dual-stack Services of a real
+// API server through a proxy that throttles 20% of the Route 53 requests and
+// fails 10% with HTTP 500: the hosted zone converges to exactly the right
+// records, no batch is rejected (no duplicate CREATE), and afterwards one
+// Service change costs one ChangeResourceRecordSets call and no listing.
+func TestRoute53TwoThousandServices(t *testing.T) {
+	const n = 2000
+	c := harness.StartCluster(t)
+	moto := harness.StartMoto(t)
+	r53 := r53Client(moto.URL)
+	zoneID := createHostedZone(t, r53, "example.org")
+	ctx := context.Background()
+	ns := c.CreateNamespace(t, "scale")
+	svcs := c.Admin.CoreV1().Services(ns)
+
+	v4 := func(i int) string { return fmt.Sprintf("10.20.%d.%d", i/250, i%250+1) }
+	v6 := func(i int) string { return fmt.Sprintf("2001:db8:20::%x", i+1) }
+	var want []string
+	jobs := make(chan int)
+	errs := make(chan error, n)
+	for range 16 {
+		go func() {
+			for i := range jobs {
+				name := fmt.Sprintf("svc-%04d", i)
+				svc := &corev1.Service{
+					ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Annotations: map[string]string{
+						"external-dns.alpha.kubernetes.io/hostname": name + ".example.org"}},
+					Spec: corev1.ServiceSpec{
+						Ports:       []corev1.ServicePort{{Name: "https", Port: 443}},
+						ExternalIPs: []string{v4(i), v6(i)},
+					},
+				}
+				_, err := svcs.Create(ctx, svc, metav1.CreateOptions{})
+				errs <- err
+			}
+		}()
+	}
+	created := time.Now()
+	go func() {
+		for i := range n {
+			jobs <- i
+		}
+		close(jobs)
+	}()
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatalf("creating Services: %v", err)
+		}
+	}
+	for i := range n {
+		name := fmt.Sprintf("svc-%04d", i)
+		want = append(want, fmt.Sprintf("%s.example.org. A %s", name, v4(i)), fmt.Sprintf("%s.example.org. AAAA %s", name, v6(i)),
+			txt("a-"+name+".example.org.", ns, name), txt("aaaa-"+name+".example.org.", ns, name))
+	}
+	sort.Strings(want)
+	t.Logf("%d Services created in the API server in %s", n, time.Since(created).Round(time.Millisecond))
+
+	proxy := harness.StartFaultProxy(t, moto.URL)
+	proxy.SetFaults(0.2, 0.1)
+	port := harness.FreePort(t)
+	start := time.Now()
+	// Batches of 250 changes, so that the faults hit a few dozen requests.
+	cd := harness.StartCoreDNS(t, route53Corefile(port, c.Kubeconfig, "127.0.0.1:9", zoneID, proxy.URL, "            batch-size 250"), moto.Env...)
+	expect(t, fmt.Sprintf("127.0.0.1:%d", port), fmt.Sprintf("svc-%04d.example.org.", n-1), dns.TypeAAAA, "AAAA "+v6(n-1))
+	served := time.Since(start)
+
+	var got []string
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		got = zoneRecords(t, r53, zoneID)
+		if len(got) == len(want) && strings.Join(got, "\n") == strings.Join(want, "\n") {
+			break
+		}
+		if time.Now().After(deadline) || cd.Exited() {
+			t.Fatalf("the hosted zone did not converge: %d records, want %d; proxy: %s\n%s", len(got), len(want), proxy.Stats(), tailLines(cd.Log(), 30))
+		}
+		time.Sleep(2 * time.Second)
+	}
+	synced := time.Since(start)
+	var rejected []string
+	for _, r := range proxy.Requests() {
+		if r.Outcome == harness.OutcomeForwarded && r.Status/100 != 2 {
+			rejected = append(rejected, fmt.Sprintf("%s -> HTTP %d", r.Action, r.Status))
+		}
+	}
+	if len(rejected) > 0 {
+		t.Errorf("Route 53 (moto) rejected %d forwarded requests (a duplicate CREATE is rejected): %v", len(rejected), rejected)
+	}
+	t.Logf("initial sync of %d Services (%d record sets with ownership TXT) through 20%% throttling + 10%% HTTP 500: served by DNS after %s, hosted zone exact after %s; requests %s; %s",
+		n, len(want), served.Round(time.Millisecond), synced.Round(time.Millisecond), proxy.Summary(), proxy.Stats())
+
+	// One change, no faults: one ChangeResourceRecordSets and no listing.
+	proxy.SetFaults(0, 0)
+	time.Sleep(time.Second) // let any sync in flight finish
+	before := proxy.Counts()
+	mark := len(proxy.Requests())
+	svc, err := svcs.Get(ctx, "svc-0042", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Spec.ExternalIPs = []string{"10.21.0.42", v6(42)}
+	if _, err := svcs.Update(ctx, svc, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	harness.Eventually(t, 60*time.Second, func() error {
+		for _, ch := range proxy.AppliedChanges(mark) {
+			if ch.Name == "svc-0042.example.org." && ch.Type == "A" && strings.Join(ch.Values, ",") == "10.21.0.42" {
+				return nil
+			}
+		}
+		return fmt.Errorf("the new address of svc-0042 has not reached Route 53")
+	})
+	time.Sleep(time.Second) // a second call, if any, would come within the debounce
+	after := proxy.Counts()
+	if d := after["ChangeResourceRecordSets"] - before["ChangeResourceRecordSets"]; d != 1 {
+		t.Errorf("one Service change cost %d ChangeResourceRecordSets calls, want 1", d)
+	}
+	if d := after["ListResourceRecordSets"] - before["ListResourceRecordSets"]; d != 0 {
+		t.Errorf("one Service change cost %d ListResourceRecordSets calls, want 0", d)
+	}
+	t.Logf("one Service change at %d Services: %d ChangeResourceRecordSets, %d ListResourceRecordSets",
+		n, after["ChangeResourceRecordSets"]-before["ChangeResourceRecordSets"], after["ListResourceRecordSets"]-before["ListResourceRecordSets"])
+}
+
+// tailLines returns the last n lines of s.
+func tailLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }

@@ -1,19 +1,12 @@
 package harness
 
 import (
-	"bytes"
-	"encoding/xml"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -76,113 +69,6 @@ func StartMoto(t testing.TB) *Moto {
 		t.Fatalf("harness: moto_server did not start: %v\n%s", err, tailFile(logPath, 40))
 	}
 	return m
-}
-
-// CountingProxy is a reverse proxy in front of an AWS endpoint that counts
-// Route 53 requests by action.
-type CountingProxy struct {
-	// URL is the proxy's address, to use as the endpoint override.
-	URL string
-
-	mu      sync.Mutex
-	counts  map[string]int
-	changes []Route53Change
-}
-
-// Route53Change is one change of a ChangeResourceRecordSets request.
-type Route53Change struct {
-	Action string // CREATE, UPSERT or DELETE
-	Name   string // the record set's name as sent (FQDN, Route 53 escapes such as \052 kept)
-	Type   string // A, AAAA, TXT...
-}
-
-// String formats the change as "ACTION NAME TYPE".
-func (c Route53Change) String() string { return c.Action + " " + c.Name + " " + c.Type }
-
-// ParseChangeBatch returns the changes in the XML body of a
-// ChangeResourceRecordSets request.
-func ParseChangeBatch(body []byte) ([]Route53Change, error) {
-	var req struct {
-		Changes []struct {
-			Action string
-			Set    struct {
-				Name string
-				Type string
-			} `xml:"ResourceRecordSet"`
-		} `xml:"ChangeBatch>Changes>Change"`
-	}
-	if err := xml.Unmarshal(body, &req); err != nil {
-		return nil, fmt.Errorf("harness: ChangeResourceRecordSets body: %v", err)
-	}
-	out := make([]Route53Change, 0, len(req.Changes))
-	for _, c := range req.Changes {
-		out = append(out, Route53Change{Action: c.Action, Name: c.Set.Name, Type: c.Set.Type})
-	}
-	return out, nil
-}
-
-// StartCountingProxy starts a counting proxy to target on loopback.
-func StartCountingProxy(t testing.TB, target string) *CountingProxy {
-	t.Helper()
-	u, err := url.Parse(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &CountingProxy{counts: map[string]int{}}
-	rp := httputil.NewSingleHostReverseProxy(u)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		action := Route53Action(r)
-		var changes []Route53Change
-		if action == "ChangeResourceRecordSets" {
-			body, err := io.ReadAll(r.Body)
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusBadGateway)
-				return
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			if changes, err = ParseChangeBatch(body); err != nil {
-				t.Errorf("%v", err)
-			}
-		}
-		p.mu.Lock()
-		p.counts[action]++
-		p.changes = append(p.changes, changes...)
-		p.mu.Unlock()
-		rp.ServeHTTP(w, r)
-	})}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	p.URL = "http://" + l.Addr().String()
-	return p
-}
-
-// Count returns how many requests of action (e.g. "ChangeResourceRecordSets") passed.
-func (p *CountingProxy) Count(action string) int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.counts[action]
-}
-
-// Counts returns a copy of every count.
-func (p *CountingProxy) Counts() map[string]int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := map[string]int{}
-	for k, v := range p.counts {
-		out[k] = v
-	}
-	return out
-}
-
-// Changes returns every change sent through the proxy so far, in order.
-func (p *CountingProxy) Changes() []Route53Change {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]Route53Change(nil), p.changes...)
 }
 
 // Route53Action names the Route 53 REST API action of a request.
