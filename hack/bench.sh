@@ -19,7 +19,7 @@
 # bench.png (QPS and latency percentiles per contender), the raw logs and
 # benchstat tables.
 #
-# Knobs (environment): BENCH_OUT, BENCH_COUNT (Go benchmark repetitions, 5),
+# Knobs (environment): BENCH_OUT, BENCH_COUNT (Go benchmark repetitions, 6),
 # BENCH_ROUNDS (3), BENCH_SECONDS (10, per throughput run),
 # BENCH_LATENCY_SECONDS (5), BENCH_LATENCY_QPS (0: half the lowest QPS),
 # BENCH_NAMES (10000), BENCH_UPDATES (300), BENCH_SCALES
@@ -29,7 +29,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 t0=$(date +%s)
 out=${BENCH_OUT:-$top/.cache/bench}
-count=${BENCH_COUNT:-5}
+count=${BENCH_COUNT:-6}
 rounds=${BENCH_ROUNDS:-3}
 secs=${BENCH_SECONDS:-10}
 lsecs=${BENCH_LATENCY_SECONDS:-5}
@@ -79,8 +79,8 @@ if want go; then
   step "Go benchmarks, $count alternated runs"
   : > "$out/gobench-servedns.txt"; : > "$out/gobench-table.txt"
   for i in $(seq "$count"); do
-    (cd plugin/clusterzone && "$out/clusterzone.test" -test.run '^$' -test.bench '^BenchmarkServeDNS$' -test.benchmem -test.benchtime 0.3s) | tee -a "$out/gobench-servedns.txt" | grep '^Benchmark' || true
-    (cd plugin/clusterzone/table && "$out/table.test" -test.run '^$' -test.bench '^Benchmark(Apply|Lookup)$' -test.benchmem -test.benchtime 0.5s) | tee -a "$out/gobench-table.txt" | grep '^Benchmark' || true
+    (cd plugin/clusterzone && "$out/clusterzone.test" -test.run '^$' -test.bench '^BenchmarkServeDNS$' -test.benchmem -test.benchtime 0.15s) | tee -a "$out/gobench-servedns.txt" | grep '^Benchmark' || true
+    (cd plugin/clusterzone/table && "$out/table.test" -test.run '^$' -test.bench '^Benchmark(Apply|Lookup|Memory)$' -test.benchmem -test.benchtime 0.25s) | tee -a "$out/gobench-table.txt" | grep '^Benchmark' || true
   done
   "$benchstat" -col /impl "$out/gobench-servedns.txt" > "$out/benchstat-servedns.txt"
   "$benchstat" -filter '.name:Apply' -col /names "$out/gobench-table.txt" > "$out/benchstat-apply.txt"

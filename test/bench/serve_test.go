@@ -102,7 +102,7 @@ func BenchmarkServe(b *testing.B) {
 	if slices.Contains(names, "clusterzone-api") || slices.Contains(names, "k8s_external") {
 		c = harness.StartCluster(b)
 		c.CreateNamespace(b, serveNamespace)
-		took := createServices(b, c, 0, n, 32, serveService, nil)
+		took := createServices(b, c, 0, n, 64, serveService, nil)
 		rep.CreateSeconds = took.Seconds()
 		b.Logf("created %d Services (external IPs: %d%% A-only, %d%% AAAA-only, %d%% dual-stack) in %v", n, 30, 30, 40, took.Round(100*time.Millisecond))
 	}

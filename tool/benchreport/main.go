@@ -183,6 +183,8 @@ type GoBench struct {
 	// CPUNsPerOp is the process's CPU time per op (garbage collection
 	// included), where the benchmark reports it.
 	CPUNsPerOp float64 `json:",omitempty"`
+	// Extra holds the medians of other units the benchmark reports (B/name).
+	Extra      map[string]float64 `json:",omitempty"`
 	NsPerOpAll []float64
 }
 
@@ -225,7 +227,10 @@ func parseGoBench(path string) []GoBench {
 		return nil
 	}
 	defer f.Close()
-	type acc struct{ ns, cpu, b, allocs []float64 }
+	type acc struct {
+		ns, cpu, b, allocs []float64
+		extra              map[string][]float64
+	}
 	runs := map[string]*acc{}
 	var order []string
 	sc := bufio.NewScanner(f)
@@ -260,6 +265,11 @@ func parseGoBench(path string) []GoBench {
 				a.b = append(a.b, v)
 			case "allocs/op":
 				a.allocs = append(a.allocs, v)
+			default:
+				if a.extra == nil {
+					a.extra = map[string][]float64{}
+				}
+				a.extra[fs[i+1]] = append(a.extra[fs[i+1]], v)
 			}
 		}
 	}
@@ -269,6 +279,12 @@ func parseGoBench(path string) []GoBench {
 		g := GoBench{Name: name, Runs: len(a.ns), NsPerOp: median(a.ns), BPerOp: median(a.b), AllocsPer: median(a.allocs), NsPerOpAll: a.ns}
 		if len(a.cpu) > 0 {
 			g.CPUNsPerOp = median(a.cpu)
+		}
+		for unit, v := range a.extra {
+			if g.Extra == nil {
+				g.Extra = map[string]float64{}
+			}
+			g.Extra[unit] = median(v)
 		}
 		out = append(out, g)
 	}

@@ -103,6 +103,9 @@ func (r *Report) Text() string {
 			}
 		}
 		p("   (cpu-ns: the process's CPU time per op, garbage collection included)")
+		if g, ok := r.goBench("BenchmarkMemory"); ok && g.Extra["B/name"] > 0 {
+			p("   Table memory, 10,000 dual-stack names: %.0f bytes per name (live heap; the table's share of the heap per Service)", g.Extra["B/name"])
+		}
 		p("   Table.Lookup, 10,000 names             %10s %8s %8s", "ns/op", "B/op", "allocs")
 		for _, g := range r.GoBench {
 			if q, ok := strings.CutPrefix(g.Name, "BenchmarkLookup/"); ok {

@@ -90,18 +90,32 @@ func (s RecordSet) equal(o RecordSet) bool {
 type Entry struct {
 	Owner Owner
 	Set   RecordSet
-	// rrs[view][0] are the A records, rrs[view][1] the AAAA records.
-	rrs [numViews][2][]dns.RR
-	txt []dns.RR
+	// lists holds the record lists of every view back to back (one slice
+	// header instead of six per entry): view v's A records are
+	// lists[off[2v]:off[2v+1]], its AAAA records lists[off[2v+1]:off[2v+2]].
+	lists []dns.RR
+	off   [2*numViews + 1]uint32
+	txt   []dns.RR
+}
+
+// records returns view v's A (family 0) or AAAA (family 1) records, nil when
+// there are none.
+func (e *Entry) records(v View, family int) []dns.RR {
+	i := 2*int(v) + family
+	lo, hi := e.off[i], e.off[i+1]
+	if lo == hi {
+		return nil
+	}
+	return e.lists[lo:hi:hi]
 }
 
 // Records returns the records of type qtype (A, AAAA or TXT) in view.
 func (e *Entry) Records(qtype uint16, v View) []dns.RR {
 	switch qtype {
 	case dns.TypeA:
-		return e.rrs[v][0]
+		return e.records(v, 0)
 	case dns.TypeAAAA:
-		return e.rrs[v][1]
+		return e.records(v, 1)
 	case dns.TypeTXT:
 		return e.txt
 	}
@@ -110,9 +124,10 @@ func (e *Entry) Records(qtype uint16, v View) []dns.RR {
 
 // All returns every record of the entry in view: A, AAAA, then TXT.
 func (e *Entry) All(v View) []dns.RR {
-	out := make([]dns.RR, 0, len(e.rrs[v][0])+len(e.rrs[v][1])+len(e.txt))
-	out = append(out, e.rrs[v][0]...)
-	out = append(out, e.rrs[v][1]...)
+	a, aaaa := e.records(v, 0), e.records(v, 1)
+	out := make([]dns.RR, 0, len(a)+len(aaaa)+len(e.txt))
+	out = append(out, a...)
+	out = append(out, aaaa...)
 	return append(out, e.txt...)
 }
 
@@ -144,8 +159,10 @@ func newEntry(o Owner, s RecordSet, ownerID string, prev *Entry) *Entry {
 	n6 := len(all) - n4
 	if len(all) > 0 {
 		ipBytes := make([]byte, 4*n4+16*n6)
-		lists := make([]dns.RR, len(all)+len(s.External)+len(s.Internal))
-		recs := lists[:len(all):len(all)]
+		// In the order of the views: External, Internal, then All (the
+		// distinct records themselves).
+		e.lists = make([]dns.RR, len(s.External)+len(s.Internal)+len(all))
+		recs := e.lists[len(s.External)+len(s.Internal):]
 		if n4 > 0 {
 			as := make([]dns.A, n4)
 			for i := range as {
@@ -167,30 +184,23 @@ func newEntry(o Owner, s RecordSet, ownerID string, prev *Entry) *Entry {
 				recs[n4+i] = &aaaas[i]
 			}
 		}
-		e.rrs[All][0], e.rrs[All][1] = nilIfEmpty(recs[:n4:n4]), nilIfEmpty(recs[n4:])
-		rest := lists[len(all):]
-		view := func(addrs []netip.Addr) (a, aaaa []dns.RR) {
-			out := rest[:len(addrs):len(addrs)]
-			rest = rest[len(addrs):]
-			// The view's A records in the order of addrs, then its AAAA records.
-			k := 0
-			for _, want4 := range [2]bool{true, false} {
+		// Each view's A records in the order of its addresses, then its
+		// AAAA records.
+		k := uint32(0)
+		for v, addrs := range [2][]netip.Addr{External: s.External, Internal: s.Internal} {
+			for fam, want4 := range [2]bool{true, false} {
+				e.off[2*v+fam] = k
 				for _, ip := range addrs {
 					if ip.Is4() != want4 {
 						continue
 					}
 					i, _ := slices.BinarySearchFunc(all, ip, netip.Addr.Compare)
-					out[k] = recs[i]
+					e.lists[k] = recs[i]
 					k++
 				}
-				if want4 {
-					a = out[:k:k]
-				}
 			}
-			return nilIfEmpty(a), nilIfEmpty(out[len(a):])
 		}
-		e.rrs[External][0], e.rrs[External][1] = view(s.External)
-		e.rrs[Internal][0], e.rrs[Internal][1] = view(s.Internal)
+		e.off[2*All], e.off[2*All+1], e.off[2*All+2] = k, k+uint32(n4), k+uint32(len(all))
 	}
 
 	if prev != nil && prev.Owner.Key == o.Key && prev.Set.Name == s.Name && prev.Set.TTL == s.TTL {
@@ -211,13 +221,6 @@ type txtRecord struct {
 	rr   dns.TXT
 	txt  [1]string
 	list [1]dns.RR
-}
-
-func nilIfEmpty(rrs []dns.RR) []dns.RR {
-	if len(rrs) == 0 {
-		return nil
-	}
-	return rrs
 }
 
 // node is one name in the tree of names: claimed by Services, or an empty
