@@ -136,7 +136,7 @@ func drawPanel(img *image.RGBA, r image.Rectangle, p panel) {
 			lx += 16 + 7*len(s.name) + 14
 		}
 	}
-	const labelW = 190
+	const labelW = 205
 	plot := image.Rect(r.Min.X+labelW, r.Min.Y+48, r.Max.X-70, r.Max.Y-34)
 
 	// Scale.
