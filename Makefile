@@ -39,7 +39,7 @@ unit:
 e2e: deps build
 	CI=$${CI:-true} $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./test/...
 
-# Benchmarks against CoreDNS's own plugins in the same binary (about 15
+# Benchmarks against CoreDNS's own plugins in the same binary (about 11
 # minutes; not part of `make test`): hack/bench.sh installs dnsperf when
 # missing, builds ./coredns and writes .cache/bench/{results.json,bench.png}.
 bench:

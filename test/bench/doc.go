@@ -1,20 +1,23 @@
 // Package bench holds the benchmarks that need real components: the built
-// ./coredns, and a real kube-apiserver + etcd from test/harness. It has no
-// tests, so `go test ./test/bench/` (what `make test` runs) does nothing
-// heavy; run the benchmarks explicitly (hack/bench.sh does, via `make bench`):
+// ./coredns, dnsperf, and a real kube-apiserver + etcd from test/harness. It
+// has no tests, so `go test ./test/bench/` (what `make test` runs) does
+// nothing heavy; `make bench` (hack/bench.sh) runs the benchmarks one by one:
 //
-//	go test -run '^$' -bench . -benchtime 1x -timeout 60m ./test/bench/
+//	go test -run '^$' -bench BenchmarkServe -benchtime 1x -timeout 40m -v ./test/bench/ -args -results DIR
 //
-// BenchmarkPropagation measures the time from an API write returning to the
-// new answer being served (p50, p99, max over many updates).
-// BenchmarkHeap loads 10,000 annotated dual-stack LoadBalancer Services and
-// compares, in one run and side by side, the heap of clusterzone with that of
-// CoreDNS's kubernetes plugin watching the same Services, less the heap of
-// the same binary serving only whoami.
+// BenchmarkServe: serving throughput and latency (dnsperf) of clusterzone
+// (from manifests and from kube-apiserver), file, k8s_external and whoami
+// over the same 10,000 names, run alternately.
+// BenchmarkPropagation: API write returned -> new answer served, clusterzone
+// and k8s_external polled on the same updates.
+// BenchmarkHeap: heap and RSS at -scales Services (1,000, 10,000, 100,000),
+// clusterzone vs the kubernetes plugin, less a whoami baseline.
 //
-// Flags (after -args): -updates N (propagation, default 200),
-// -services N (heap, default 10000).
+// Every benchmark logs a table and, with -results DIR, writes DIR/NAME.json
+// for tool/benchreport. Flags are documented where they are defined
+// (serve_test.go, propagation_test.go, heap_test.go).
 //
 // Missing components are a benchmark failure with a hint (`make build`,
-// `make test-bins`), never a skip. Everything listens on 127.0.0.1.
+// `make test-bins`, `make deps`), never a skip. Everything listens on
+// 127.0.0.1.
 package bench
