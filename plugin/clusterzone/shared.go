@@ -7,7 +7,6 @@ import (
 	"os"
 	"sort"
 	"sync"
-	"time"
 
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/resolver"
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/route53"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/coredns/caddy"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
 )
 
 // shared is the source, resolver and record table that every server block
@@ -167,7 +167,7 @@ func (s *shared) startMirror(ctx context.Context, t *table.Table, client kuberne
 	s.mirror = m
 	if client == nil {
 		s.goRun(func() {
-			if waitSynced(ctx, synced) {
+			if cache.WaitForCacheSync(ctx.Done(), synced) {
 				m.Run(ctx)
 			}
 		})
@@ -176,25 +176,11 @@ func (s *shared) startMirror(ctx context.Context, t *table.Table, client kuberne
 	id, _ := os.Hostname()
 	id = fmt.Sprintf("%s_%d", id, os.Getpid())
 	s.goRun(func() {
-		if waitSynced(ctx, synced) {
+		if cache.WaitForCacheSync(ctx.Done(), synced) {
 			route53.RunLeaderElected(ctx, client, cfg.LeaseNamespace, cfg.LeaseName, id, m.Run)
 		}
 	})
 	return nil
-}
-
-// waitSynced polls synced until it is true (true) or ctx is done (false).
-func waitSynced(ctx context.Context, synced func() bool) bool {
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for !synced() {
-		select {
-		case <-ctx.Done():
-			return false
-		case <-tick.C:
-		}
-	}
-	return true
 }
 
 func (s *shared) goRun(f func()) {

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/clusterzone/clusterzone/test/harness"
 )
 
 // dnsperfRun is what one dnsperf run reports.
@@ -80,7 +82,7 @@ func runDNSPerf(b *testing.B, bin, addr, queries string, o dnsperfOpts) dnsperfR
 	} else {
 		cmd.Stdout = &stdout
 	}
-	setProcAttr(cmd)
+	harness.DieWithParent(cmd)
 	if err := cmd.Run(); err != nil {
 		b.Fatalf("bench: dnsperf %s: %v\n%s%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
 	}

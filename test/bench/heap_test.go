@@ -170,7 +170,7 @@ func measureScale(b *testing.B, c *harness.Cluster, n int) heapScale {
     }`, c.AdminKubeconfig))
 	defer func() {
 		for _, s := range []*server{cz, k8s, base} {
-			s.stop()
+			s.cd.Stop(b)
 		}
 	}()
 
@@ -262,8 +262,8 @@ func measure(b *testing.B, s *server) heapSample {
 func waitSynced(s *server, timeout time.Duration, ready func() error) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		if s.exited() {
-			return fmt.Errorf("%s exited: %v\n%s", s.name, s.err, tail(s.out.String(), 40))
+		if s.cd.Exited() {
+			return fmt.Errorf("%s exited:\n%s", s.name, tail(s.cd.Log(), 40))
 		}
 		err := ready()
 		if err == nil {
@@ -271,7 +271,7 @@ func waitSynced(s *server, timeout time.Duration, ready func() error) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not synced within %v: %v\n%s", s.name, timeout, err, tail(s.out.String(), 40))
+			return fmt.Errorf("%s not synced within %v: %v\n%s", s.name, timeout, err, tail(s.cd.Log(), 40))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

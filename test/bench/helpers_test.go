@@ -4,16 +4,12 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,48 +18,25 @@ import (
 	"github.com/miekg/dns"
 )
 
-// server is a ./coredns process started by startServer. Unlike
-// harness.StartCoreDNS it keeps the process, so its PID (for /proc) is known,
-// and its Corefile has a prometheus and a pprof listener.
+// server is a ./coredns process (harness.StartCoreDNS) started by
+// startServer, with its Corefile's prometheus and pprof listeners.
 type server struct {
-	name     string
-	Addr     string // DNS, 127.0.0.1:PORT
-	metrics  string // http://127.0.0.1:PORT/metrics ("" for startBare)
-	pprof    string // http://127.0.0.1:PORT ("" for startBare)
-	corefile string
-	started  time.Time
+	name    string
+	Addr    string // DNS, 127.0.0.1:PORT
+	metrics string // http://127.0.0.1:PORT/metrics ("" for startBare)
+	pprof   string // http://127.0.0.1:PORT ("" for startBare)
+	started time.Time
 	// syncTook is set by waitSynced: process start to fully loaded.
 	syncTook time.Duration
 
-	cmd  *exec.Cmd
-	out  *lockedBuffer
-	done chan struct{}
-	err  error
+	cd *harness.CoreDNS
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  []byte
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	l.b = append(l.b, p...)
-	l.mu.Unlock()
-	return len(p), nil
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return string(l.b)
-}
-
-// startServer runs the built ./coredns (harness.CoreDNSBinary) with one
-// server block for zone on a fresh loopback port, holding the given plugin
-// lines, plus `prometheus` and `pprof` on their own loopback ports. It waits
-// until the DNS port answers (any reply) and stops the process in b.Cleanup.
-// env is added to the environment ("KEY=value").
+// startServer runs the built ./coredns with one server block for zone on a
+// fresh loopback port, holding the given plugin lines, plus `prometheus` and
+// `pprof` on their own loopback ports. It waits until the DNS port answers
+// and stops the process in b.Cleanup. env is added to the environment
+// ("KEY=value").
 func startServer(b *testing.B, name, zone, plugins string, env ...string) *server {
 	b.Helper()
 	return launchServer(b, name, zone, plugins, true, env...)
@@ -79,14 +52,7 @@ func startBare(b *testing.B, name, zone, plugins string) *server {
 
 func launchServer(b *testing.B, name, zone, plugins string, observe bool, env ...string) *server {
 	b.Helper()
-	bin := harness.CoreDNSBinary(b)
-	dnsPort := harness.FreePort(b)
-	s := &server{
-		name: name,
-		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(dnsPort)),
-		out:  &lockedBuffer{},
-		done: make(chan struct{}),
-	}
+	s := &server{name: name}
 	extra := ""
 	if observe {
 		promPort, pprofPort := harness.FreePort(b), harness.FreePort(b)
@@ -94,67 +60,11 @@ func launchServer(b *testing.B, name, zone, plugins string, observe bool, env ..
 		s.pprof = fmt.Sprintf("http://127.0.0.1:%d", pprofPort)
 		extra = fmt.Sprintf("    prometheus 127.0.0.1:%d\n    pprof 127.0.0.1:%d\n", promPort, pprofPort)
 	}
-	corefile := fmt.Sprintf("%s:%d {\n    bind 127.0.0.1\n%s\n%s}\n", zone, dnsPort, plugins, extra)
-	s.corefile = corefile
-	dir := b.TempDir()
-	path := filepath.Join(dir, "Corefile")
-	if err := os.WriteFile(path, []byte(corefile), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	s.cmd = exec.Command(bin, "-conf", path)
-	s.cmd.Dir = dir
-	s.cmd.Env = append(os.Environ(), env...)
-	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-	s.cmd.WaitDelay = 5 * time.Second
-	setProcAttr(s.cmd)
+	corefile := fmt.Sprintf("%s:%d {\n    bind 127.0.0.1\n%s\n%s}\n", zone, harness.FreePort(b), plugins, extra)
 	s.started = time.Now()
-	if err := s.cmd.Start(); err != nil {
-		b.Fatalf("bench: starting %s (%s): %v", name, bin, err)
-	}
-	go func() { s.err = s.cmd.Wait(); close(s.done) }()
-	b.Cleanup(func() {
-		s.stop()
-		if b.Failed() {
-			b.Logf("bench: %s Corefile:\n%s\noutput (tail):\n%s", name, corefile, tail(s.out.String(), 40))
-		}
-	})
-
-	c := &dns.Client{Net: "udp", Timeout: time.Second}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if s.exited() {
-			b.Fatalf("bench: %s exited (%v) before answering; Corefile:\n%s\noutput:\n%s", name, s.err, corefile, tail(s.out.String(), 40))
-		}
-		m := new(dns.Msg).SetQuestion("bench-probe.invalid.", dns.TypeA)
-		if _, _, err := c.Exchange(m, s.Addr); err == nil {
-			return s
-		} else if time.Now().After(deadline) {
-			b.Fatalf("bench: %s did not answer on %s: %v\noutput:\n%s", name, s.Addr, err, tail(s.out.String(), 40))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func (s *server) exited() bool {
-	select {
-	case <-s.done:
-		return true
-	default:
-		return false
-	}
-}
-
-func (s *server) stop() {
-	if s.exited() {
-		return
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
+	s.cd = harness.StartCoreDNS(b, corefile, env...)
+	s.Addr = s.cd.Addr
+	return s
 }
 
 // scrape returns the process's /metrics text.
@@ -196,7 +106,7 @@ func (s *server) saveHeapProfile(path string) error {
 
 // procStatus returns a field of /proc/PID/status in bytes (VmRSS, VmHWM).
 func (s *server) procStatus(field string) (float64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.cd.Pid()))
 	if err != nil {
 		return 0, err
 	}
@@ -214,7 +124,7 @@ func (s *server) procStatus(field string) (float64, error) {
 		n, err := strconv.ParseFloat(fs[0], 64)
 		return n * 1024, err
 	}
-	return 0, fmt.Errorf("no %s in /proc/%d/status", field, s.cmd.Process.Pid)
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, s.cd.Pid())
 }
 
 var httpClient = &http.Client{Timeout: 30 * time.Second}

@@ -80,6 +80,26 @@ func dualStackService(ns, name string, ann map[string]string) *corev1.Service {
 	}
 }
 
+// dualStackNLBService is the dual-stack AWS NLB case: a dual-stack
+// LoadBalancer Service with the NLB annotations, publishing hostname.
+func dualStackNLBService(ns, name, hostname string) *corev1.Service {
+	return dualStackService(ns, name, map[string]string{
+		"external-dns.alpha.kubernetes.io/hostname":                    hostname,
+		"service.beta.kubernetes.io/aws-load-balancer-type":            "external",
+		"service.beta.kubernetes.io/aws-load-balancer-ip-address-type": "dualstack",
+	})
+}
+
+// setIngressIPs sets a Service's load-balancer ingress to these IPs.
+func setIngressIPs(t *testing.T, c *harness.Cluster, ns, name string, ips ...string) {
+	t.Helper()
+	var ing []corev1.LoadBalancerIngress
+	for _, ip := range ips {
+		ing = append(ing, corev1.LoadBalancerIngress{IP: ip})
+	}
+	c.SetLoadBalancerIngress(t, ns, name, ing)
+}
+
 func clusterCorefile(port int, kubeconfig, resolver string, extra string) string {
 	return fmt.Sprintf(`example.org:%d {
     clusterzone {
@@ -137,11 +157,7 @@ func TestCluster(t *testing.T) {
 	t.Run("dual-stack NLB hostname answers A and AAAA", func(t *testing.T) {
 		host := "k8s-shop-nlb-0123456789.elb.us-east-1.amazonaws.com."
 		nlb.set(host, host+" 5 IN A 198.51.100.7", host+" 5 IN AAAA 2001:db8:51::7")
-		svc := dualStackService(ns, "nlb", map[string]string{
-			"external-dns.alpha.kubernetes.io/hostname":                    "nlb.example.org",
-			"service.beta.kubernetes.io/aws-load-balancer-type":            "external",
-			"service.beta.kubernetes.io/aws-load-balancer-ip-address-type": "dualstack",
-		})
+		svc := dualStackNLBService(ns, "nlb", "nlb.example.org")
 		if _, err := svcs.Create(ctx, svc, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}

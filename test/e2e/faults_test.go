@@ -378,7 +378,7 @@ func TestFaultRoute53Outage(t *testing.T) {
 		if _, err := svcs.Create(ctx, dualStackService(ns, name, map[string]string{faultHostnameAnn: host + ".example.org"}), metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		faultSetIngress(t, c, ns, name, ips...)
+		setIngressIPs(t, c, ns, name, ips...)
 		svcOf[host+".example.org"] = name
 	}
 	create("one", "one", "192.0.2.1", "2001:db8::1")
@@ -407,9 +407,9 @@ func TestFaultRoute53Outage(t *testing.T) {
 	pause()
 	create("new3", "new3", "192.0.2.53", "2001:db8::53")
 	pause()
-	faultSetIngress(t, c, ns, "one", "192.0.2.101", "2001:db8::101") // both families change
+	setIngressIPs(t, c, ns, "one", "192.0.2.101", "2001:db8::101") // both families change
 	pause()
-	faultSetIngress(t, c, ns, "four", "192.0.2.4") // AAAA goes away
+	setIngressIPs(t, c, ns, "four", "192.0.2.4") // AAAA goes away
 	pause()
 	faultMoveHostname(t, svcs, "two", "moved.example.org") // the name moves
 	svcOf["moved.example.org"] = "two"
@@ -459,7 +459,7 @@ func TestFaultRoute53Outage(t *testing.T) {
 		create(fmt.Sprintf("new%d", i), fmt.Sprintf("new%d", i), ips...)
 		time.Sleep(time.Second)
 	}
-	faultSetIngress(t, c, ns, "new1", "192.0.2.151", "2001:db8::151")
+	setIngressIPs(t, c, ns, "new1", "192.0.2.151", "2001:db8::151")
 	time.Sleep(time.Second)
 	if err := svcs.Delete(ctx, "new2", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
@@ -508,16 +508,6 @@ func TestFaultRoute53Outage(t *testing.T) {
 		t.Logf("CoreDNS log:\n%s", cd.Log())
 		t.Errorf("Route 53 rejected changes other than out-of-date ones (%d rejections)", n)
 	}
-}
-
-// faultSetIngress sets a Service's load-balancer IPs.
-func faultSetIngress(t *testing.T, c *harness.Cluster, ns, name string, ips ...string) {
-	t.Helper()
-	var ing []corev1.LoadBalancerIngress
-	for _, ip := range ips {
-		ing = append(ing, corev1.LoadBalancerIngress{IP: ip})
-	}
-	c.SetLoadBalancerIngress(t, ns, name, ing)
 }
 
 // faultMoveHostname changes a Service's hostname annotation.
@@ -598,16 +588,12 @@ func TestFaultCoreDNSRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	faultSetIngress(t, c, ns, "web", "192.0.2.10", "2001:db8::10")
-	faultSetIngress(t, c, ns, "v4", "192.0.2.11")
-	faultSetIngress(t, c, ns, "apps", "192.0.2.12", "2001:db8::12")
+	setIngressIPs(t, c, ns, "web", "192.0.2.10", "2001:db8::10")
+	setIngressIPs(t, c, ns, "v4", "192.0.2.11")
+	setIngressIPs(t, c, ns, "apps", "192.0.2.12", "2001:db8::12")
 	host := "k8s-faults-nlb-0123456789.elb.us-east-1.amazonaws.com"
 	nlb.set(host+".", host+". 30 IN A 198.51.100.7", host+". 30 IN AAAA 2001:db8:51::7")
-	if _, err := svcs.Create(ctx, dualStackService(ns, "nlb", map[string]string{
-		faultHostnameAnn: "nlb.example.org",
-		"service.beta.kubernetes.io/aws-load-balancer-type":            "external",
-		"service.beta.kubernetes.io/aws-load-balancer-ip-address-type": "dualstack",
-	}), metav1.CreateOptions{}); err != nil {
+	if _, err := svcs.Create(ctx, dualStackNLBService(ns, "nlb", "nlb.example.org"), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	c.SetLoadBalancerIngress(t, ns, "nlb", []corev1.LoadBalancerIngress{{Hostname: host}})
@@ -627,7 +613,7 @@ func TestFaultCoreDNSRestart(t *testing.T) {
 	// (found by this test; fixed by moving the serial past the clock only
 	// when it was read since it last moved, see table.Serial).
 	for _, ip := range []string{"192.0.2.20", "192.0.2.21", "192.0.2.10"} {
-		faultSetIngress(t, c, ns, "web", ip, "2001:db8::10")
+		setIngressIPs(t, c, ns, "web", ip, "2001:db8::10")
 	}
 	expectZone(t, r53, zoneID, 30*time.Second, want...)
 	checks := []faultCheck{
@@ -701,7 +687,7 @@ func TestFaultCoreDNSRestart(t *testing.T) {
 
 	// Still alive after the restarts: a change lands, and the serial moves.
 	s0 := soaSerial(t, cd.Addr)
-	faultSetIngress(t, c, ns, "v4", "192.0.2.111")
+	setIngressIPs(t, c, ns, "v4", "192.0.2.111")
 	want[slices.Index(want, "v4.example.org. A 192.0.2.11")] = "v4.example.org. A 192.0.2.111"
 	expectZone(t, r53, zoneID, 30*time.Second, want...)
 	if s1 := soaSerial(t, cd.Addr); s1 <= s0 {

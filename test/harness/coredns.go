@@ -156,6 +156,9 @@ func (c *CoreDNS) Kill(t testing.TB) {
 	c.proc.kill()
 }
 
+// Pid returns the process id (for /proc/PID/status).
+func (c *CoreDNS) Pid() int { return c.proc.cmd.Process.Pid }
+
 // Exited reports whether the process has ended.
 func (c *CoreDNS) Exited() bool {
 	done, _ := c.proc.exited()

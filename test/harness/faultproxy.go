@@ -102,6 +102,10 @@ const (
 	OutcomeForwarded = "forwarded"
 	// OutcomeThrottled: answered 400 Throttling by the proxy (SetFaults).
 	OutcomeThrottled = "throttled"
+	// OutcomePriorRequestNotComplete: answered 400 PriorRequestNotComplete
+	// by the proxy, Route 53's other throttling error (FailNext only);
+	// counted in FaultStats.Throttled.
+	OutcomePriorRequestNotComplete = "prior_request_not_complete"
 	// OutcomeServerError: answered 500 InternalFailure by the proxy (SetFaults).
 	OutcomeServerError = "server_error"
 	// OutcomeUnavailable: answered 503 ServiceUnavailable (DownWith(FaultUnavailable)).
@@ -368,7 +372,8 @@ func (p *FaultProxy) SetSeed(seed uint64) {
 
 // FailNext queues outcomes for the next requests of action ("" for any
 // action), in order, one request each, ahead of the random faults:
-// OutcomeThrottled, OutcomeServerError, OutcomeUnavailable, OutcomeReset
+// OutcomeThrottled, OutcomePriorRequestNotComplete, OutcomeServerError,
+// OutcomeUnavailable, OutcomeReset
 // (connection reset, not forwarded), OutcomeLostReply (forwarded, then the
 // connection reset) or OutcomeForwarded (no fault). It makes a fault happen
 // for sure, where SetFaults makes it likely. Calls add to the queue. It has
@@ -379,7 +384,7 @@ func (p *FaultProxy) FailNext(action string, outcomes ...string) {
 	defer p.mu.Unlock()
 	for _, o := range outcomes {
 		switch o {
-		case OutcomeThrottled, OutcomeServerError, OutcomeUnavailable, OutcomeReset, OutcomeLostReply, OutcomeForwarded:
+		case OutcomeThrottled, OutcomePriorRequestNotComplete, OutcomeServerError, OutcomeUnavailable, OutcomeReset, OutcomeLostReply, OutcomeForwarded:
 			p.forced = append(p.forced, forcedFault{action, o})
 		default:
 			p.t.Errorf("harness: FaultProxy.FailNext: unknown outcome %q", o)
@@ -518,6 +523,9 @@ func (p *FaultProxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	case OutcomeThrottled:
 		req.Status = http.StatusBadRequest
 		writeRoute53Error(w, req.Status, "Sender", "Throttling", "Rate exceeded", req.Seq)
+	case OutcomePriorRequestNotComplete:
+		req.Status = http.StatusBadRequest
+		writeRoute53Error(w, req.Status, "Sender", "PriorRequestNotComplete", "The request was rejected because Route 53 was still processing a prior request.", req.Seq)
 	case OutcomeServerError:
 		req.Status = http.StatusInternalServerError
 		writeRoute53Error(w, req.Status, "Receiver", "InternalFailure", "We encountered an internal error. Please try again.", req.Seq)
@@ -552,7 +560,7 @@ func (p *FaultProxy) takeForced(action string, req *FaultRequest) bool {
 		p.forced = slices.Delete(p.forced, i, i+1)
 		req.Outcome = f.outcome
 		switch f.outcome {
-		case OutcomeThrottled:
+		case OutcomeThrottled, OutcomePriorRequestNotComplete:
 			p.stats.Throttled++
 		case OutcomeServerError:
 			p.stats.ServerError++

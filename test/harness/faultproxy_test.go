@@ -104,6 +104,10 @@ func TestFaultProxy(t *testing.T) {
 		t.Errorf("server error: code %q status %d, want InternalFailure 500", code, status)
 	}
 	p.SetFaults(0, 0)
+	p.FailNext("ChangeResourceRecordSets", OutcomePriorRequestNotComplete)
+	if code, status := apiCode(change(p.URL)); code != "PriorRequestNotComplete" || status != 400 {
+		t.Errorf("forced PriorRequestNotComplete: code %q status %d, want PriorRequestNotComplete 400", code, status)
+	}
 
 	// Forced: a lost reply reaches the target, the client sees a reset.
 	before := reached.Load()
@@ -134,11 +138,11 @@ func TestFaultProxy(t *testing.T) {
 	}
 
 	st := p.Stats()
-	if st.Throttled != 1 || st.ServerError != 1 || st.LostReplies != 1 || st.Unavailable != 1 || st.Downs != 1 || st.Forwarded != 4 {
+	if st.Throttled != 2 || st.ServerError != 1 || st.LostReplies != 1 || st.Unavailable != 1 || st.Downs != 1 || st.Forwarded != 4 {
 		t.Errorf("stats: %s", st)
 	}
-	if n := p.Count("ChangeResourceRecordSets"); n != 7 {
-		t.Errorf("Count(ChangeResourceRecordSets) = %d, want 7 (the refused one never arrived)", n)
+	if n := p.Count("ChangeResourceRecordSets"); n != 8 {
+		t.Errorf("Count(ChangeResourceRecordSets) = %d, want 8 (the refused one never arrived)", n)
 	}
 	if n := len(p.AppliedChanges(0)); n != 8 {
 		t.Errorf("%d applied changes, want 8 (4 requests of 2)", n)

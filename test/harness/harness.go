@@ -250,7 +250,7 @@ func startProc(name, logPath, dir, bin string, args, env []string, extra io.Writ
 	cmd.Stdout = out
 	cmd.Stderr = out
 	cmd.WaitDelay = 5 * time.Second
-	setProcAttr(cmd)
+	DieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)

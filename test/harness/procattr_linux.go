@@ -7,8 +7,8 @@ import (
 	"syscall"
 )
 
-// setProcAttr makes the child die with the test binary (SIGKILL when the
+// DieWithParent makes the child cmd die with the test binary (SIGKILL when the
 // parent goes away), so a panicking or timed-out test leaves no servers.
-func setProcAttr(cmd *exec.Cmd) {
+func DieWithParent(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }

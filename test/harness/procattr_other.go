@@ -4,5 +4,5 @@ package harness
 
 import "os/exec"
 
-// setProcAttr is a no-op outside Linux (no parent-death signal there).
-func setProcAttr(cmd *exec.Cmd) {}
+// DieWithParent is a no-op outside Linux (no parent-death signal there).
+func DieWithParent(cmd *exec.Cmd) {}

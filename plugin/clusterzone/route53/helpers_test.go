@@ -1,25 +1,15 @@
 package route53
 
 import (
-	"bytes"
 	"context"
-	"encoding/xml"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/clusterzone/clusterzone/test/harness"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
@@ -30,86 +20,17 @@ import (
 
 const testOwner = "cz-test"
 
-// startMoto starts a moto_server on a free loopback port for the test and
-// returns its URL. The AWS SDK is pointed at static fake credentials and
-// kept away from the machine's AWS configuration.
+// startMoto starts moto_server (harness.StartMoto) and points this
+// process's AWS SDK at its fake, static credentials, away from the machine's
+// AWS configuration. It returns moto's URL.
 func startMoto(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("moto_server")
-	if err != nil {
-		t.Fatalf("moto_server is not on PATH (%v): install it: pip install 'moto[server]'", err)
+	m := harness.StartMoto(t)
+	for _, kv := range m.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
 	}
-	dir := t.TempDir()
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_REGION", "us-east-1")
-	if os.Getenv("AWS_PROFILE") != "" {
-		t.Setenv("AWS_PROFILE", "default")
-	}
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-
-	for attempt := 0; attempt < 3; attempt++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		logf, err := os.Create(filepath.Join(dir, fmt.Sprintf("moto-%d.log", attempt)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-		cmd.Stdout, cmd.Stderr = logf, logf
-		for _, kv := range os.Environ() {
-			if !strings.HasPrefix(kv, "AWS_") {
-				cmd.Env = append(cmd.Env, kv)
-			}
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("starting moto_server: %v", err)
-		}
-		exited := make(chan struct{})
-		go func() { cmd.Wait(); close(exited) }()
-		base := fmt.Sprintf("http://127.0.0.1:%d", port)
-		deadline := time.Now().Add(30 * time.Second)
-		for time.Now().Before(deadline) {
-			select {
-			case <-exited:
-				deadline = time.Time{}
-				continue
-			default:
-			}
-			resp, err := http.Get(base + "/moto-api/")
-			if err == nil {
-				resp.Body.Close()
-				t.Cleanup(func() {
-					cmd.Process.Kill()
-					<-exited
-					logf.Close()
-					if t.Failed() {
-						b, _ := os.ReadFile(logf.Name())
-						if len(b) > 4000 {
-							b = b[len(b)-4000:]
-						}
-						t.Logf("moto_server log (end):\n%s", b)
-					}
-				})
-				return base
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		cmd.Process.Kill()
-		<-exited
-		logf.Close()
-		b, _ := os.ReadFile(logf.Name())
-		t.Logf("moto_server on port %d did not come up: %s", port, b)
-	}
-	t.Fatalf("moto_server did not start")
-	return ""
+	return m.URL
 }
 
 // newTestClient returns a client through NewClient pointed at endpoint.
@@ -247,218 +168,74 @@ func (s *fakeSource) EndpointsAt(names []string) []Endpoint {
 	return out
 }
 
-// sentChange is one change of a ChangeResourceRecordSets call the proxy saw.
-type sentChange struct {
-	Action string   `xml:"Action"`
-	Name   string   `xml:"ResourceRecordSet>Name"`
-	Type   string   `xml:"ResourceRecordSet>Type"`
-	Values []string `xml:"ResourceRecordSet>ResourceRecords>ResourceRecord>Value"`
-}
+// The Route 53 actions the tests count.
+const (
+	changeCall = "ChangeResourceRecordSets"
+	listCall   = "ListResourceRecordSets"
+)
 
-type changeRequest struct {
-	Changes []sentChange `xml:"ChangeBatch>Changes>Change"`
-}
-
-var rrsetPath = regexp.MustCompile(`^/2013-04-01/hostedzone/[^/]+/rrset/?$`)
-
-// faultProxy sits between the SDK and moto: it counts requests by action,
-// keeps the change batches, and answers a share of the requests with Route
-// 53's throttling errors or HTTP 500 instead of forwarding them.
+// faultProxy is a harness.FaultProxy between the SDK and moto, with a mark:
+// counts, batches and rejections are those since the last reset.
 type faultProxy struct {
-	srv   *httptest.Server
-	proxy *httputil.ReverseProxy
-
-	mu          sync.Mutex
-	throttle    float64 // share answered 400 Throttling / PriorRequestNotComplete
-	serverError float64 // share answered 500
-	lost        float64 // share of change batches applied by moto whose answer is replaced by a 500
-	throttleAcc float64
-	serverAcc   float64
-	lostAcc     float64
-	throttleN   int
-	requests    map[string]int
-	forwarded   map[string]int
-	faults      map[string]int
-	batches     [][]sentChange // every change batch sent (forwarded or not)
-	rejected    []string       // error responses moto gave to forwarded change batches
+	*harness.FaultProxy
+	mark int
 }
 
 func newFaultProxy(t *testing.T, target string) *faultProxy {
 	t.Helper()
-	u, err := url.Parse(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &faultProxy{
-		proxy:     httputil.NewSingleHostReverseProxy(u),
-		requests:  map[string]int{},
-		forwarded: map[string]int{},
-		faults:    map[string]int{},
-	}
-	p.srv = httptest.NewServer(p) // loopback
-	t.Cleanup(p.srv.Close)
-	return p
+	return &faultProxy{FaultProxy: harness.StartFaultProxy(t, target)}
 }
 
-func (p *faultProxy) URL() string { return p.srv.URL }
+// reset starts counting afresh.
+func (p *faultProxy) reset() { p.mark = len(p.Requests()) }
 
-func (p *faultProxy) setFaults(throttle, serverError float64) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.throttle, p.serverError = throttle, serverError
-	// Start just short of a throttling fault, so the next request gets one,
-	// and the first server error comes soon after.
-	p.throttleAcc, p.serverAcc = 0, 0
-	if throttle > 0 {
-		p.throttleAcc = 1 - throttle + 1e-9
-	}
-	if serverError > 0 {
-		p.serverAcc = 1 - 2*serverError + 1e-9
-	}
-}
+func (p *faultProxy) since() []harness.FaultRequest { return p.Requests()[p.mark:] }
 
-// setLost makes a share of the forwarded change batches lose their answer:
-// moto applies them, the client gets HTTP 500 (and retries).
-func (p *faultProxy) setLost(share float64) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.lost, p.lostAcc = share, 0
-	if share > 0 {
-		p.lostAcc = 1 - share
-	}
-}
-
-func (p *faultProxy) reset() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.requests, p.forwarded, p.faults = map[string]int{}, map[string]int{}, map[string]int{}
-	p.batches, p.rejected = nil, nil
-}
-
-// counts returns the requests seen and forwarded for action ("change",
-// "list", "other").
+// counts returns the requests of action seen since reset, and how many of
+// them reached moto.
 func (p *faultProxy) counts(action string) (seen, forwarded int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.requests[action], p.forwarded[action]
+	for _, r := range p.since() {
+		if r.Action != action {
+			continue
+		}
+		seen++
+		if r.Outcome == harness.OutcomeForwarded || r.Outcome == harness.OutcomeLostReply {
+			forwarded++
+		}
+	}
+	return seen, forwarded
 }
 
-func (p *faultProxy) summary() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return fmt.Sprintf("ChangeResourceRecordSets %d (%d reached moto), ListResourceRecordSets %d (%d reached moto), other %d; faults injected: %v; change batches rejected by moto: %d",
-		p.requests["change"], p.forwarded["change"], p.requests["list"], p.forwarded["list"], p.requests["other"], p.faults, len(p.rejected))
+// sentBatches returns every change batch sent since reset, faulted or not.
+func (p *faultProxy) sentBatches() [][]harness.FaultChange {
+	var out [][]harness.FaultChange
+	for _, r := range p.since() {
+		if r.Action == changeCall {
+			out = append(out, r.Changes)
+		}
+	}
+	return out
 }
 
-func (p *faultProxy) sentBatches() [][]sentChange {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return slices.Clone(p.batches)
-}
-
+// rejections describes the change batches moto answered with an error.
 func (p *faultProxy) rejections() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return slices.Clone(p.rejected)
+	var out []string
+	for _, r := range p.since() {
+		if r.Action == changeCall && r.Outcome == harness.OutcomeForwarded && r.Status/100 != 2 {
+			out = append(out, fmt.Sprintf("HTTP %d for %v", r.Status, r.Changes))
+		}
+	}
+	return out
 }
 
-func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	action := "other"
-	if rrsetPath.MatchString(r.URL.Path) {
-		switch r.Method {
-		case http.MethodPost:
-			action = "change"
-		case http.MethodGet:
-			action = "list"
-		}
+// summary counts the requests since reset by action and by outcome, for logs.
+func (p *faultProxy) summary() string {
+	actions, outcomes := map[string]int{}, map[string]int{}
+	for _, r := range p.since() {
+		actions[r.Action]++
+		outcomes[r.Outcome]++
 	}
-	if action == "change" {
-		body, _ := io.ReadAll(r.Body)
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		var req changeRequest
-		if err := xml.Unmarshal(body, &req); err == nil {
-			p.mu.Lock()
-			p.batches = append(p.batches, req.Changes)
-			p.mu.Unlock()
-		}
-	}
-	p.mu.Lock()
-	p.requests[action]++
-	fault := ""
-	if action != "other" {
-		// Exact shares, spread evenly (and the first request faulted), so
-		// that even a sync of a few requests meets every fault.
-		p.throttleAcc += p.throttle
-		p.serverAcc += p.serverError
-		switch {
-		case p.throttleAcc >= 1:
-			p.throttleAcc--
-			p.throttleN++
-			fault = "Throttling"
-			if p.throttleN%2 == 0 {
-				fault = "PriorRequestNotComplete"
-			}
-		case p.serverAcc >= 1:
-			p.serverAcc--
-			fault = "500"
-		}
-	}
-	if fault != "" {
-		p.faults[fault]++
-	} else {
-		p.forwarded[action]++
-	}
-	p.mu.Unlock()
-
-	w.Header().Set("Content-Type", "text/xml")
-	w.Header().Set("x-amzn-RequestId", "fault-injected")
-	switch fault {
-	case "Throttling":
-		w.WriteHeader(http.StatusBadRequest)
-		io.WriteString(w, `<?xml version="1.0"?>
-<ErrorResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>fault-injected</RequestId></ErrorResponse>`)
-		return
-	case "PriorRequestNotComplete":
-		w.WriteHeader(http.StatusBadRequest)
-		io.WriteString(w, `<?xml version="1.0"?>
-<ErrorResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><Error><Type>Sender</Type><Code>PriorRequestNotComplete</Code><Message>The request was rejected because Route 53 was still processing a prior request.</Message></Error><RequestId>fault-injected</RequestId></ErrorResponse>`)
-		return
-	case "500":
-		w.WriteHeader(http.StatusInternalServerError)
-		io.WriteString(w, `<?xml version="1.0"?>
-<ErrorResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><Error><Type>Receiver</Type><Code>InternalFailure</Code><Message>We encountered an internal error. Please try again.</Message></Error><RequestId>fault-injected</RequestId></ErrorResponse>`)
-		return
-	}
-	if action != "change" {
-		p.proxy.ServeHTTP(w, r)
-		return
-	}
-	rec := httptest.NewRecorder()
-	p.proxy.ServeHTTP(rec, r)
-	p.mu.Lock()
-	if rec.Code >= 400 {
-		p.rejected = append(p.rejected, rec.Body.String())
-	}
-	lost := false
-	if rec.Code == http.StatusOK && p.lost > 0 {
-		if p.lostAcc += p.lost; p.lostAcc >= 1 {
-			p.lostAcc--
-			p.faults["lost answer"]++
-			lost = true
-		}
-	}
-	p.mu.Unlock()
-	if lost {
-		w.WriteHeader(http.StatusInternalServerError)
-		io.WriteString(w, `<?xml version="1.0"?>
-<ErrorResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><Error><Type>Receiver</Type><Code>InternalFailure</Code><Message>We encountered an internal error. Please try again.</Message></Error><RequestId>fault-injected</RequestId></ErrorResponse>`)
-		return
-	}
-	for k, v := range rec.Header() {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(rec.Code)
-	w.Write(rec.Body.Bytes())
+	return fmt.Sprintf("requests %v, outcomes %v", actions, outcomes)
 }
 
 // waitFor polls cond until it holds or the timeout passes.

@@ -21,8 +21,8 @@ func ownerTXT(resource string) string {
 func assertIdempotent(t *testing.T, cfg Config, src Source, moto string) {
 	t.Helper()
 	proxy := newFaultProxy(t, moto)
-	cfg.Endpoint = proxy.URL()
-	m := New(cfg, src, newTestClient(t, proxy.URL()))
+	cfg.Endpoint = proxy.URL
+	m := New(cfg, src, newTestClient(t, proxy.URL))
 	var zone string
 	for z := range cfg.Zones {
 		zone = z
@@ -31,7 +31,7 @@ func assertIdempotent(t *testing.T, cfg Config, src Source, moto string) {
 	stop := runMirror(t, m)
 	waitFor(t, 30*time.Second, "a second full sync", syncedSince(zone, since))
 	stop()
-	if seen, _ := proxy.counts("change"); seen != 0 {
+	if seen, _ := proxy.counts(changeCall); seen != 0 {
 		t.Errorf("a second full sync sent %d change batches, want none: %v", seen, proxy.sentBatches())
 	}
 }
@@ -49,8 +49,8 @@ func TestMirrorRecords(t *testing.T) {
 		Endpoint{Name: "*.apps.t1.example.org.", Type: "A", TTL: 30, Targets: []string{"10.0.0.9"}, Resource: "service/ingress/router"},
 		Endpoint{Name: "v6only.t1.example.org.", Type: "AAAA", Targets: []string{"2001:db8::6"}, Resource: "service/default/v6"},
 	)
-	cfg := testConfig(zone, id, proxy.URL(), PolicySync)
-	m := New(cfg, src, newTestClient(t, proxy.URL()))
+	cfg := testConfig(zone, id, proxy.URL, PolicySync)
+	m := New(cfg, src, newTestClient(t, proxy.URL))
 	since := time.Now()
 	stop := runMirror(t, m)
 	waitFor(t, 30*time.Second, "the first full sync", syncedSince(zone, since))
@@ -106,7 +106,7 @@ func TestMirrorRecords(t *testing.T) {
 	upsertOnly := cfg
 	upsertOnly.Policy = PolicyUpsertOnly
 	proxy.reset()
-	m = New(upsertOnly, src, newTestClient(t, proxy.URL()))
+	m = New(upsertOnly, src, newTestClient(t, proxy.URL))
 	since = time.Now()
 	stop = runMirror(t, m)
 	waitFor(t, 30*time.Second, "the upsert-only full sync", syncedSince(zone, since))
@@ -115,7 +115,7 @@ func TestMirrorRecords(t *testing.T) {
 	m.Changed([]string{"v6only.t1.example.org."})
 	waitFor(t, 10*time.Second, "the upsert-only event sync", syncedSince(zone, since))
 	stop()
-	if seen, _ := proxy.counts("change"); seen != 0 {
+	if seen, _ := proxy.counts(changeCall); seen != 0 {
 		t.Errorf("upsert-only sent %d change batches for a deletion, want none", seen)
 	}
 	checkZone(t, listZone(t, direct, id), want)
@@ -129,7 +129,7 @@ func TestMirrorRecords(t *testing.T) {
 		Endpoint{Name: "new.t1.example.org.", Type: "A", Targets: []string{"10.0.0.7"}, Resource: "service/default/new"},
 		Endpoint{Name: "*.apps.t1.example.org.", Type: "A", TTL: 30, Targets: []string{"10.0.0.10"}, Resource: "service/ingress/router"},
 	)
-	m = New(dry, src, newTestClient(t, proxy.URL()))
+	m = New(dry, src, newTestClient(t, proxy.URL))
 	since = time.Now()
 	stop = runMirror(t, m)
 	waitFor(t, 30*time.Second, "the dry-run full sync", syncedSince(zone, since))
@@ -137,7 +137,7 @@ func TestMirrorRecords(t *testing.T) {
 	m.Changed([]string{"new.t1.example.org.", "*.apps.t1.example.org.", "v6only.t1.example.org."})
 	waitFor(t, 10*time.Second, "the dry-run event sync", syncedSince(zone, since))
 	stop()
-	if seen, _ := proxy.counts("change"); seen != 0 {
+	if seen, _ := proxy.counts(changeCall); seen != 0 {
 		t.Errorf("dry run sent %d change batches, want none", seen)
 	}
 	if after := listZone(t, direct, id); !maps.EqualFunc(before, after, func(a, b types.ResourceRecordSet) bool { return slices.Equal(values(a), values(b)) }) {
@@ -185,8 +185,8 @@ func TestMirrorAlias(t *testing.T) {
 		Endpoint{Name: "alb.t2.example.org.", Type: "A", Alias: alb, Resource: "service/default/app"},
 		Endpoint{Name: "unknown.t2.example.org.", Type: "A", Alias: "lb.example.com", Resource: "service/default/x"},
 	)
-	cfg := testConfig(zone, id, proxy.URL(), PolicySync)
-	m := New(cfg, src, newTestClient(t, proxy.URL()))
+	cfg := testConfig(zone, id, proxy.URL, PolicySync)
+	m := New(cfg, src, newTestClient(t, proxy.URL))
 	aliasErrors := metricValue(errorsCount.WithLabelValues("alias_zone"))
 	since := time.Now()
 	stop := runMirror(t, m)
@@ -291,8 +291,8 @@ func TestMirrorAdoptsExternalDNSRecords(t *testing.T) {
 		Endpoint{Name: "fresh.t3.example.org.", Type: "A", TTL: 300, Targets: []string{"10.1.0.9"}, Resource: "service/default/fresh"},
 	)
 	proxy := newFaultProxy(t, moto)
-	cfg := testConfig(zone, id, proxy.URL(), PolicySync)
-	m := New(cfg, src, newTestClient(t, proxy.URL()))
+	cfg := testConfig(zone, id, proxy.URL, PolicySync)
+	m := New(cfg, src, newTestClient(t, proxy.URL))
 	conflicts := metricValue(errorsCount.WithLabelValues("conflict"))
 	since := time.Now()
 	stop := runMirror(t, m)
@@ -302,7 +302,7 @@ func TestMirrorAdoptsExternalDNSRecords(t *testing.T) {
 	creates := 0
 	for _, b := range proxy.sentBatches() {
 		for _, c := range b {
-			k := rrKey{unescapeName(c.Name), c.Type}
+			k := rrKey{c.Name, c.Type}
 			if c.Action == "CREATE" {
 				creates++
 				if existing[k] {
@@ -325,7 +325,7 @@ func TestMirrorAdoptsExternalDNSRecords(t *testing.T) {
 	m.Changed([]string{"foreign.t3.example.org.", "manual.t3.example.org.", "same.t3.example.org."})
 	waitFor(t, 10*time.Second, "the event sync", syncedSince(zone, since))
 	stop()
-	if seen, _ := proxy.counts("change"); seen != 0 {
+	if seen, _ := proxy.counts(changeCall); seen != 0 {
 		t.Errorf("an event for foreign, unowned and unchanged names sent %d change batches, want none", seen)
 	}
 	if d := metricValue(errorsCount.WithLabelValues("conflict")) - conflicts; d != 4 {

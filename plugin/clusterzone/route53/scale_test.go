@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clusterzone/clusterzone/test/harness"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/aws-sdk-go-v2/service/route53/types"
@@ -23,7 +25,9 @@ func TestMirrorConvergesThroughFaults(t *testing.T) {
 	const zone = "t4.example.org."
 	id := createZone(t, direct, zone)
 	proxy := newFaultProxy(t, moto)
-	proxy.setFaults(0.2, 0.1)
+	// Each of Route 53's throttling errors and a 500 for sure, then at random.
+	proxy.FailNext(changeCall, harness.OutcomeThrottled, harness.OutcomePriorRequestNotComplete, harness.OutcomeServerError)
+	proxy.SetFaults(0.2, 0.1)
 
 	var eps []Endpoint
 	want := map[rrKey][]string{{zone, "SOA"}: nil, {zone, "NS"}: nil}
@@ -41,9 +45,9 @@ func TestMirrorConvergesThroughFaults(t *testing.T) {
 		want[rrKey{"aaaa-" + name, "TXT"}] = []string{ownerTXT(res)}
 	}
 	src := newFakeSource(eps...)
-	cfg := testConfig(zone, id, proxy.URL(), PolicySync)
+	cfg := testConfig(zone, id, proxy.URL, PolicySync)
 	cfg.RateLimit = DefaultRateLimit // Route 53's five requests per second
-	m := New(cfg, src, newTestClient(t, proxy.URL()))
+	m := New(cfg, src, newTestClient(t, proxy.URL))
 
 	retries := metricValue(errorsCount.WithLabelValues("throttled")) + metricValue(errorsCount.WithLabelValues("server_error"))
 	start := time.Now()
@@ -84,7 +88,7 @@ func TestMirrorConvergesThroughFaults(t *testing.T) {
 	}
 
 	// One changed name after convergence: one call, no listing.
-	proxy.setFaults(0, 0)
+	proxy.SetFaults(0, 0)
 	proxy.reset()
 	changeOne := func(i int, v4 string) {
 		t.Helper()
@@ -100,19 +104,20 @@ func TestMirrorConvergesThroughFaults(t *testing.T) {
 		time.Sleep(200 * time.Millisecond) // anything else the sync would send
 	}
 	changeOne(42, "10.44.0.42")
-	changes, _ := proxy.counts("change")
-	lists, _ := proxy.counts("list")
+	changes, _ := proxy.counts(changeCall)
+	lists, _ := proxy.counts(listCall)
 	t.Logf("one changed name after convergence: %s", proxy.summary())
 	if changes != 1 || lists != 0 {
 		t.Errorf("one changed name cost %d ChangeResourceRecordSets and %d ListResourceRecordSets calls, want 1 and 0", changes, lists)
 	}
 
 	// The same through the faults: retried, but one batch reaches Route 53.
-	proxy.setFaults(0.2, 0.1)
+	proxy.FailNext(changeCall, harness.OutcomeThrottled, harness.OutcomeServerError)
+	proxy.SetFaults(0.2, 0.1)
 	proxy.reset()
 	changeOne(43, "10.44.0.43")
-	_, changed := proxy.counts("change")
-	lists, _ = proxy.counts("list")
+	_, changed := proxy.counts(changeCall)
+	lists, _ = proxy.counts(listCall)
 	t.Logf("one changed name through the faults: %s", proxy.summary())
 	if changed != 1 || lists != 0 {
 		t.Errorf("one changed name through faults landed %d change batches and %d listings, want 1 and 0", changed, lists)
@@ -146,8 +151,8 @@ func TestMirrorSplitsRejectedBatch(t *testing.T) {
 	// Route 53 (and moto) reject a name with a space.
 	src.set(Endpoint{Name: "bad name.t5.example.org.", Type: "A", Targets: []string{"10.5.1.1"}, Resource: "service/default/bad"})
 
-	cfg := testConfig(zone, id, proxy.URL(), PolicySync)
-	m := New(cfg, src, newTestClient(t, proxy.URL()))
+	cfg := testConfig(zone, id, proxy.URL, PolicySync)
+	m := New(cfg, src, newTestClient(t, proxy.URL))
 	invalid := metricValue(errorsCount.WithLabelValues("invalid_change"))
 	since := time.Now()
 	stop := runMirror(t, m)
@@ -157,7 +162,7 @@ func TestMirrorSplitsRejectedBatch(t *testing.T) {
 	if d := metricValue(errorsCount.WithLabelValues("invalid_change")) - invalid; d != 1 {
 		t.Errorf("invalid_change errors grew by %v, want 1", d)
 	}
-	if seen, _ := proxy.counts("change"); seen < 3 {
+	if seen, _ := proxy.counts(changeCall); seen < 3 {
 		t.Errorf("%d change calls, want the rejected batch bisected", seen)
 	}
 
@@ -166,7 +171,7 @@ func TestMirrorSplitsRejectedBatch(t *testing.T) {
 	since = time.Now()
 	m.Changed([]string{"bad name.t5.example.org."})
 	waitFor(t, 10*time.Second, "the event sync", syncedSince(zone, since))
-	if seen, _ := proxy.counts("change"); seen != 0 {
+	if seen, _ := proxy.counts(changeCall); seen != 0 {
 		t.Errorf("the rejected record was sent again (%d calls)", seen)
 	}
 
@@ -187,7 +192,7 @@ func TestMirrorSplitsRejectedBatch(t *testing.T) {
 	if d := metricValue(errorsCount.WithLabelValues("conflict")) - conflicts; d != 1 {
 		t.Errorf("conflict errors grew by %v, want 1", d)
 	}
-	if seen, _ := proxy.counts("change"); seen != 1 {
+	if seen, _ := proxy.counts(changeCall); seen != 1 {
 		t.Errorf("%d change calls for the stale CREATE, want 1", seen)
 	}
 	checkZone(t, listZone(t, direct, id), want)
@@ -202,7 +207,8 @@ func TestMirrorLostAnswers(t *testing.T) {
 	const zone = "t6.example.org."
 	id := createZone(t, direct, zone)
 	proxy := newFaultProxy(t, moto)
-	proxy.setLost(0.5)
+	proxy.FailNext(changeCall, harness.OutcomeLostReply) // the first for sure
+	proxy.SetLostReplies(0.5)
 
 	src := newFakeSource()
 	want := map[rrKey][]string{{zone, "SOA"}: nil, {zone, "NS"}: nil}
@@ -213,15 +219,15 @@ func TestMirrorLostAnswers(t *testing.T) {
 		want[rrKey{name, "A"}] = []string{v}
 		want[rrKey{"a-" + name, "TXT"}] = []string{ownerTXT("service/default/n")}
 	}
-	cfg := testConfig(zone, id, proxy.URL(), PolicySync)
-	m := New(cfg, src, newTestClient(t, proxy.URL()))
+	cfg := testConfig(zone, id, proxy.URL, PolicySync)
+	m := New(cfg, src, newTestClient(t, proxy.URL))
 	since := time.Now()
 	stop := runMirror(t, m)
 	waitFor(t, time.Minute, "the full sync", syncedSince(zone, since))
 	stop()
 	t.Logf("sync with lost answers: %s", proxy.summary())
 	checkZone(t, listZone(t, direct, id), want)
-	if lists, _ := proxy.counts("list"); lists < 2 {
+	if lists, _ := proxy.counts(listCall); lists < 2 {
 		t.Errorf("%d listings, want the zone read again after the rejected retry", lists)
 	}
 	assertIdempotent(t, cfg, src, moto)
