@@ -132,27 +132,18 @@ func (cz *Clusterzone) lookup(t *table.Table, zone, qname string, qtype uint16) 
 		}
 		return nil, true
 	}
-	var rrs []dns.RR
+	// The records carry the query name: the entry's own, or for a wildcard
+	// the name it is synthesized for (RFC 4592).
 	if qtype == dns.TypeANY {
 		// RFC 8482: answer ANY with one RRset that exists rather than all of them.
-		for _, qt := range []uint16{dns.TypeA, dns.TypeAAAA, dns.TypeTXT} {
-			if rrs = a.Entry.Records(qt, cz.view); len(rrs) > 0 {
-				break
+		for _, qt := range [...]uint16{dns.TypeA, dns.TypeAAAA, dns.TypeTXT} {
+			if rrs := t.Records(a.Entry, qt, cz.view, qname); len(rrs) > 0 {
+				return rrs, true
 			}
 		}
-	} else {
-		rrs = a.Entry.Records(qtype, cz.view)
+		return nil, true
 	}
-	if a.Wildcard && len(rrs) > 0 {
-		// RFC 4592: the synthesized records carry the query name.
-		out := make([]dns.RR, len(rrs))
-		for i, rr := range rrs {
-			out[i] = dns.Copy(rr)
-			out[i].Header().Name = qname
-		}
-		rrs = out
-	}
-	return rrs, true
+	return t.Records(a.Entry, qtype, cz.view, qname), true
 }
 
 // soa returns the SOA record of zone with its current serial.

@@ -14,6 +14,7 @@ import (
 	"github.com/coredns/coredns/plugin/pkg/fall"
 	"github.com/coredns/coredns/plugin/test"
 	"github.com/miekg/dns"
+	corev1 "k8s.io/api/core/v1"
 )
 
 const testServices = `
@@ -75,7 +76,7 @@ func newTestPlugin(t testing.TB, yaml string, v table.View) *Clusterzone {
 		t.Fatal(err)
 	}
 	for _, s := range svcs {
-		st.Upsert(s)
+		upsert(st, s)
 	}
 	st.MarkSynced()
 	cz := &Clusterzone{Zones: zones, view: v, Next: test.NextHandler(dns.RcodeRefused, nil)}
@@ -212,7 +213,7 @@ func TestSerialMovesOnChange(t *testing.T) {
 	st := cz.shared.Store()
 	before := st.Table().Serial("example.org.")
 	svcs, _ := manifests.Parse("x", []byte(`{"apiVersion":"v1","kind":"Service","metadata":{"name":"new","namespace":"n","annotations":{"external-dns.alpha.kubernetes.io/hostname":"new.example.org"}},"spec":{"type":"LoadBalancer"},"status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.99"}]}}}`))
-	st.Upsert(svcs[0])
+	upsert(st, svcs[0])
 	rec := dnstest.NewRecorder(&test.ResponseWriter{})
 	cz.ServeDNS(context.Background(), rec, (&test.Case{Qname: "example.org.", Qtype: dns.TypeSOA}).Msg())
 	if got := rec.Msg.Answer[0].(*dns.SOA).Serial; got <= before {
@@ -223,4 +224,10 @@ func TestSerialMovesOnChange(t *testing.T) {
 	if err := test.SortAndCheck(rec.Msg, test.Case{Qname: "new.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("new.example.org. 60 IN A 192.0.2.99")}}); err != nil {
 		t.Error(err)
 	}
+}
+
+// upsert translates svc the way a source does and upserts it into st.
+func upsert(st *store.Store, svc *corev1.Service) {
+	res := translate.Service(svc, st.Options())
+	st.Upsert(&res)
 }

@@ -18,33 +18,33 @@ type reporter struct {
 }
 
 // Problem implements store.Observer.
-func (r *reporter) Problem(svc *corev1.Service, p translate.Problem) {
+func (r *reporter) Problem(svc *translate.Result, p translate.Problem) {
 	invalidCount.WithLabelValues(p.Reason).Inc()
-	log.Warningf("Service %s/%s: %s", svc.Namespace, svc.Name, p.Message)
+	log.Warningf("Service %s: %s", svc.Key, p.Message)
 	if r.events != nil && svc.UID != "" {
-		r.events.Event(svc, corev1.EventTypeWarning, "InvalidDNSAnnotation", p.Message)
+		r.events.Event(kube.ServiceReference(svc), corev1.EventTypeWarning, "InvalidDNSAnnotation", p.Message)
 	}
 }
 
 // Skipped implements store.Observer.
-func (r *reporter) Skipped(svc *corev1.Service, reason string) {
+func (r *reporter) Skipped(svc *translate.Result, reason string) {
 	label := "ignore"
 	if strings.HasPrefix(reason, "controller") {
 		label = "controller"
 	}
 	skippedCount.WithLabelValues(label).Inc()
-	log.Infof("Service %s/%s skipped: %s", svc.Namespace, svc.Name, reason)
+	log.Infof("Service %s skipped: %s", svc.Key, reason)
 }
 
 // Conflict implements store.Observer.
-func (r *reporter) Conflict(loser *corev1.Service, c table.Conflict) {
+func (r *reporter) Conflict(loser *translate.Result, c table.Conflict) {
 	conflictCount.Inc()
 	// Also when this Service held the name and an older one took it over.
 	msg := "name " + c.Name + " is published by Service " + c.Winner.Key +
 		" instead (of the Services claiming a name, the oldest keeps it; same age: first by namespace/name)"
 	log.Warningf("Service %s: %s", c.Loser.Key, msg)
 	if r.events != nil && loser != nil && loser.UID != "" {
-		r.events.Event(loser, corev1.EventTypeWarning, "DNSNameConflict", msg)
+		r.events.Event(kube.ServiceReference(loser), corev1.EventTypeWarning, "DNSNameConflict", msg)
 	}
 }
 

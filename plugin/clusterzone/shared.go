@@ -106,7 +106,7 @@ func (s *shared) start() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	var client kubernetes.Interface
 	if len(s.cfg.manifests) > 0 {
-		src := manifests.New(s.cfg.manifests, st)
+		src := manifests.New(s.cfg.manifests, opts, st)
 		src.OnError = func(err error) {
 			manifestErrors.Inc()
 			log.Errorf("manifests: %v", err)
@@ -136,7 +136,7 @@ func (s *shared) start() error {
 			obs.events = rec
 			s.goRun(func() { <-ctx.Done(); stop() })
 		}
-		src := kube.New(s.cfg.kube, client, st)
+		src := kube.New(s.cfg.kube, client, opts, st)
 		s.goRun(func() { src.Run(ctx) })
 	}
 

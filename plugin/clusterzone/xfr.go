@@ -55,7 +55,7 @@ func (cz *Clusterzone) Transfer(zone string, serial uint32) (<-chan []dns.RR, er
 		ch <- head
 		batch := make([]dns.RR, 0, 256)
 		for _, e := range entries {
-			batch = append(batch, e.All(cz.view)...)
+			batch = append(batch, t.All(e, cz.view)...)
 			if len(batch) >= 200 {
 				ch <- batch
 				batch = make([]dns.RR, 0, 256)

@@ -179,7 +179,7 @@ func TestNotify(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range svcs {
-		st.Upsert(s)
+		upsert(st, s)
 	}
 	time.Sleep(3 * notifyDelay)
 	if n := sink.count(); n != 0 {
@@ -198,7 +198,7 @@ func TestNotify(t *testing.T) {
 	// A burst of changes: one NOTIFY.
 	for i := 0; i < 5; i++ {
 		svcs, _ := manifests.Parse("x", []byte(fmt.Sprintf(`{"apiVersion":"v1","kind":"Service","metadata":{"name":"n%d","namespace":"n","annotations":{"external-dns.alpha.kubernetes.io/hostname":"n%d.example.org"}},"spec":{"type":"LoadBalancer"},"status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.99"}]}}}`, i, i)))
-		st.Upsert(svcs[0])
+		upsert(st, svcs[0])
 	}
 	waitFor(t, 5*time.Second, func() bool { return sink.count() == 2 })
 	time.Sleep(3 * notifyDelay)

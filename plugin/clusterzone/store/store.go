@@ -1,20 +1,18 @@
 // Package store joins the pieces between a source of Services and the record
-// table: it translates each Service, resolves load-balancer hostnames through
-// the resolver, applies the result to the table per Service, and reports bad
-// input and conflicts. Sources (the API server informer, manifest files)
+// table: it keeps the translation of each Service, resolves load-balancer
+// hostnames through the resolver, applies the result to the table per
+// Service, and reports bad input and conflicts. Sources (the API server
+// informer, manifest files) translate Services with translate.Service and
 // call Upsert, Delete and MarkSynced.
 package store
 
 import (
 	"net/netip"
-	"reflect"
 	"sync"
 	"sync/atomic"
 
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/table"
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/translate"
-
-	corev1 "k8s.io/api/core/v1"
 )
 
 // Resolver resolves load-balancer hostnames off the serving path.
@@ -30,18 +28,21 @@ type Resolver interface {
 // Observer is told about what the store does, for logs, metrics and events.
 // Every method must be cheap and must not call back into the store.
 type Observer interface {
-	// Problem: part of svc was invalid and was dropped.
-	Problem(svc *corev1.Service, p translate.Problem)
-	// Skipped: svc publishes nothing by choice (ignore or controller annotation).
-	Skipped(svc *corev1.Service, reason string)
-	// Conflict: a Service lost a name to another one. svc is the loser's
-	// object when the store knows it.
-	Conflict(loser *corev1.Service, c table.Conflict)
+	// Problem: part of the Service svc was invalid and was dropped.
+	Problem(svc *translate.Result, p translate.Problem)
+	// Skipped: the Service svc publishes nothing by choice (ignore or
+	// controller annotation).
+	Skipped(svc *translate.Result, reason string)
+	// Conflict: a Service lost a name to another one. loser is the loser's
+	// translation when the store still holds it, nil otherwise.
+	Conflict(loser *translate.Result, c table.Conflict)
 	// Applied: the table changed.
 	Applied(ch table.Change)
 }
 
-// Store holds the last translation of every Service and keeps the table in step.
+// Store holds the last translation of every Service and keeps the table in
+// step. It keeps the translations it is given (shared with the source, which
+// must not modify them), not the Services.
 type Store struct {
 	opts     translate.Options
 	table    *table.Table
@@ -49,10 +50,9 @@ type Store struct {
 	obs      Observer
 	synced   atomic.Bool
 
-	mu       sync.Mutex
-	services map[string]*corev1.Service     // by namespace/name
-	results  map[string]translate.Result    // by namespace/name
-	hosts    map[string]map[string]struct{} // LB hostname -> Service keys
+	mu      sync.Mutex
+	results map[string]*translate.Result   // by namespace/name
+	hosts   map[string]map[string]struct{} // LB hostname -> Service keys
 }
 
 // New returns a store feeding t. resolver may be nil (hostnames are then
@@ -60,9 +60,8 @@ type Store struct {
 func New(opts translate.Options, t *table.Table, resolver Resolver, obs Observer) *Store {
 	return &Store{
 		opts: opts, table: t, resolver: resolver, obs: obs,
-		services: map[string]*corev1.Service{},
-		results:  map[string]translate.Result{},
-		hosts:    map[string]map[string]struct{}{},
+		results: map[string]*translate.Result{},
+		hosts:   map[string]map[string]struct{}{},
 	}
 }
 
@@ -78,18 +77,19 @@ func (s *Store) MarkSynced() { s.synced.Store(true) }
 // Synced reports whether the first full state has been loaded.
 func (s *Store) Synced() bool { return s.synced.Load() }
 
-// Upsert adds or updates a Service.
-func (s *Store) Upsert(svc *corev1.Service) {
-	key := svc.Namespace + "/" + svc.Name
+// Upsert adds or updates the Service res is the translation of (made with
+// translate.Service and the store's Options). res must not be modified
+// afterwards. A translation equal to the one held changes nothing and reports
+// nothing again.
+func (s *Store) Upsert(res *translate.Result) {
+	key := res.Key
 	s.mu.Lock()
-	if old := s.services[key]; old != nil && sameInputs(old, svc) {
+	prev := s.results[key]
+	s.results[key] = res // also when equal: the source's copy is the one to keep
+	if prev != nil && prev.Equal(res) {
 		s.mu.Unlock()
 		return
 	}
-	res := translate.Service(svc, s.opts)
-	prev, had := s.results[key]
-	s.services[key] = svc
-	s.results[key] = res
 	s.retrackHosts(key, prev, res)
 	ch := s.apply(key, res)
 	s.mu.Unlock()
@@ -97,11 +97,11 @@ func (s *Store) Upsert(svc *corev1.Service) {
 	if s.obs == nil {
 		return
 	}
-	if res.Skipped != "" && (!had || prev.Skipped != res.Skipped) {
-		s.obs.Skipped(svc, res.Skipped)
+	if res.Skipped != "" && (prev == nil || prev.Skipped != res.Skipped) {
+		s.obs.Skipped(res, res.Skipped)
 	}
 	for _, p := range res.Problems {
-		s.obs.Problem(svc, p)
+		s.obs.Problem(res, p)
 	}
 	s.report(ch)
 }
@@ -109,14 +109,13 @@ func (s *Store) Upsert(svc *corev1.Service) {
 // Delete removes the Service with key "namespace/name".
 func (s *Store) Delete(key string) {
 	s.mu.Lock()
-	prev, had := s.results[key]
-	if !had {
+	prev := s.results[key]
+	if prev == nil {
 		s.mu.Unlock()
 		return
 	}
 	delete(s.results, key)
-	delete(s.services, key)
-	s.retrackHosts(key, prev, translate.Result{})
+	s.retrackHosts(key, prev, nil)
 	ch := s.table.Delete(key)
 	s.mu.Unlock()
 	s.report(ch)
@@ -153,7 +152,7 @@ func (s *Store) report(ch table.Change) {
 	}
 	for _, c := range ch.Conflicts {
 		s.mu.Lock()
-		loser := s.services[c.Loser.Key]
+		loser := s.results[c.Loser.Key]
 		s.mu.Unlock()
 		s.obs.Conflict(loser, c)
 	}
@@ -163,7 +162,7 @@ func (s *Store) report(ch table.Change) {
 }
 
 // apply resolves res into record sets and applies them. s.mu is held.
-func (s *Store) apply(key string, res translate.Result) table.Change {
+func (s *Store) apply(key string, res *translate.Result) table.Change {
 	sets := make([]table.RecordSet, 0, len(res.Endpoints))
 	for _, ep := range res.Endpoints {
 		rs := table.RecordSet{
@@ -189,7 +188,7 @@ func (s *Store) resolve(a translate.Addrs) []netip.Addr {
 }
 
 // retrackHosts updates which hostnames key depends on. s.mu is held.
-func (s *Store) retrackHosts(key string, prev, cur translate.Result) {
+func (s *Store) retrackHosts(key string, prev, cur *translate.Result) {
 	if s.resolver == nil {
 		return
 	}
@@ -216,26 +215,17 @@ func (s *Store) retrackHosts(key string, prev, cur translate.Result) {
 	}
 }
 
-func hostsOf(r translate.Result) map[string]struct{} {
+func hostsOf(r *translate.Result) map[string]struct{} {
 	out := map[string]struct{}{}
+	if r == nil {
+		return out
+	}
 	for _, ep := range r.Endpoints {
 		for _, h := range ep.External.Hostnames {
 			out[h] = struct{}{}
 		}
 	}
 	return out
-}
-
-// sameInputs reports whether two versions of a Service translate the same:
-// only annotations, spec addresses, type and load-balancer status matter.
-func sameInputs(a, b *corev1.Service) bool {
-	return a.CreationTimestamp.Equal(&b.CreationTimestamp) &&
-		reflect.DeepEqual(a.Annotations, b.Annotations) &&
-		a.Spec.Type == b.Spec.Type &&
-		reflect.DeepEqual(a.Spec.ClusterIPs, b.Spec.ClusterIPs) &&
-		a.Spec.ClusterIP == b.Spec.ClusterIP &&
-		reflect.DeepEqual(a.Spec.ExternalIPs, b.Spec.ExternalIPs) &&
-		reflect.DeepEqual(a.Status.LoadBalancer, b.Status.LoadBalancer)
 }
 
 func sortDedup(in []netip.Addr) []netip.Addr {

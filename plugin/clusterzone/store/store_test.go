@@ -12,6 +12,7 @@ import (
 	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 type fakeResolver struct {
@@ -32,21 +33,23 @@ type recorder struct {
 	problems  []translate.Problem
 	skipped   []string
 	conflicts []table.Conflict
+	losers    []*translate.Result
 	applied   int
 }
 
-func (r *recorder) Problem(_ *corev1.Service, p translate.Problem) {
+func (r *recorder) Problem(_ *translate.Result, p translate.Problem) {
 	r.problems = append(r.problems, p)
 }
-func (r *recorder) Skipped(_ *corev1.Service, reason string) { r.skipped = append(r.skipped, reason) }
-func (r *recorder) Conflict(_ *corev1.Service, c table.Conflict) {
+func (r *recorder) Skipped(_ *translate.Result, reason string) { r.skipped = append(r.skipped, reason) }
+func (r *recorder) Conflict(loser *translate.Result, c table.Conflict) {
 	r.conflicts = append(r.conflicts, c)
+	r.losers = append(r.losers, loser)
 }
 func (r *recorder) Applied(table.Change) { r.applied++ }
 
 func svc(name string, created int64, host string, ingress ...corev1.LoadBalancerIngress) *corev1.Service {
 	return &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", CreationTimestamp: metav1.NewTime(time.Unix(created, 0)),
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", UID: types.UID("uid-" + name), CreationTimestamp: metav1.NewTime(time.Unix(created, 0)),
 			Annotations: map[string]string{translate.PrefixAlpha + "hostname": host}},
 		Spec:   corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, ClusterIPs: []string{"10.96.0.1"}},
 		Status: corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: ingress}},
@@ -61,6 +64,12 @@ func newStore() (*Store, *fakeResolver, *recorder) {
 	return New(opts, table.New(zones, "me"), res, rec), res, rec
 }
 
+// upsert translates svc the way a source does and upserts it.
+func upsert(s *Store, svc *corev1.Service) {
+	res := translate.Service(svc, s.Options())
+	s.Upsert(&res)
+}
+
 func aRecords(t *testing.T, s *Store, name string, qtype uint16) []string {
 	t.Helper()
 	a := s.Table().Lookup("example.org.", name)
@@ -68,7 +77,7 @@ func aRecords(t *testing.T, s *Store, name string, qtype uint16) []string {
 		return nil
 	}
 	var out []string
-	for _, rr := range a.Entry.Records(qtype, table.External) {
+	for _, rr := range s.Table().Records(a.Entry, qtype, table.External, name) {
 		switch v := rr.(type) {
 		case *dns.A:
 			out = append(out, v.A.String())
@@ -82,7 +91,7 @@ func aRecords(t *testing.T, s *Store, name string, qtype uint16) []string {
 func TestHostnameIngressIsResolved(t *testing.T) {
 	s, res, _ := newStore()
 	const nlb = "k8s-x.elb.us-east-1.amazonaws.com."
-	s.Upsert(svc("web", 1, "web.example.org", corev1.LoadBalancerIngress{Hostname: "k8s-x.elb.us-east-1.amazonaws.com"}))
+	upsert(s, svc("web", 1, "web.example.org", corev1.LoadBalancerIngress{Hostname: "k8s-x.elb.us-east-1.amazonaws.com"}))
 	if !res.watched[nlb] {
 		t.Fatalf("hostname not watched: %v", res.watched)
 	}
@@ -112,31 +121,43 @@ func TestHostnameIngressIsResolved(t *testing.T) {
 
 func TestUnchangedUpdateIsFree(t *testing.T) {
 	s, _, rec := newStore()
-	a := svc("web", 1, "web.example.org", corev1.LoadBalancerIngress{IP: "192.0.2.1"})
-	s.Upsert(a)
+	a := svc("web", 1, "web.example.org, bad..example.org", corev1.LoadBalancerIngress{IP: "192.0.2.1"})
+	upsert(s, a)
 	serial := s.Table().Serial("example.org.")
 	b := a.DeepCopy()
 	b.ResourceVersion = "2"
 	b.Spec.Ports = []corev1.ServicePort{{Port: 80}}
-	s.Upsert(b)
+	b.Annotations["unrelated"] = "x"
+	upsert(s, b)
 	if s.Table().Serial("example.org.") != serial || rec.applied != 1 {
 		t.Errorf("an update that changes nothing DNS-visible moved the serial or applied (%d)", rec.applied)
+	}
+	if len(rec.problems) != 1 {
+		t.Errorf("the bad hostname was reported %d times for two versions that translate the same, want once", len(rec.problems))
+	}
+	c := b.DeepCopy()
+	c.Status.LoadBalancer.Ingress[0].IP = "192.0.2.9"
+	upsert(s, c)
+	if got := aRecords(t, s, "web.example.org.", dns.TypeA); len(got) != 1 || got[0] != "192.0.2.9" || rec.applied != 2 {
+		t.Errorf("after an address change: A %v, applied %d", got, rec.applied)
 	}
 }
 
 func TestReports(t *testing.T) {
 	s, _, rec := newStore()
-	s.Upsert(svc("old", 1, "x.example.org, bad..example.org", corev1.LoadBalancerIngress{IP: "192.0.2.1"}))
-	s.Upsert(svc("new", 2, "x.example.org", corev1.LoadBalancerIngress{IP: "192.0.2.2"}))
+	upsert(s, svc("old", 1, "x.example.org, bad..example.org", corev1.LoadBalancerIngress{IP: "192.0.2.1"}))
+	upsert(s, svc("new", 2, "x.example.org", corev1.LoadBalancerIngress{IP: "192.0.2.2"}))
 	if len(rec.problems) != 1 || rec.problems[0].Reason != translate.ReasonHostname {
 		t.Errorf("problems %+v", rec.problems)
 	}
 	if len(rec.conflicts) != 1 || rec.conflicts[0].Loser.Key != "ns/new" {
 		t.Errorf("conflicts %+v", rec.conflicts)
+	} else if l := rec.losers[0]; l == nil || l.Key != "ns/new" || l.UID != "uid-new" {
+		t.Errorf("the loser's translation (for its Event) is %+v, want ns/new with its UID", l)
 	}
 	ign := svc("ign", 3, "y.example.org")
 	ign.Annotations[translate.PrefixAlpha+"ignore"] = "true"
-	s.Upsert(ign)
+	upsert(s, ign)
 	if len(rec.skipped) != 1 {
 		t.Errorf("skipped %v", rec.skipped)
 	}

@@ -158,16 +158,16 @@ func BenchmarkLookup(b *testing.B) {
 // allocations (cheap: a table of a few names).
 func TestLookupDoesNotAllocate(t *testing.T) {
 	tb := benchTable(10)
-	for _, q := range []string{benchName(3, 0), "nx.bench.example.org.", "x.apps.example.org.", "a.b.apps.example.org.", "x.ingress.eu-west-1.prod.cluster-42.example.org.", "nx.eu-west-1.prod.cluster-42.example.org.", "bench.example.org.", benchZone} {
+	for _, q := range []string{benchName(3, 0), "nx.bench.example.org.", "x.apps.example.org.", "a.b.apps.example.org.", "x.ingress.eu-west-1.prod.cluster-42.example.org.", "nx.eu-west-1.prod.cluster-42.example.org.", "bench.example.org.", `y\.x.apps.example.org.`, benchZone} {
 		if n := testing.AllocsPerRun(100, func() { tb.Lookup(benchZone, q) }); n != 0 {
 			t.Errorf("Lookup(%s): %v allocations, want 0", q, n)
 		}
 	}
 }
 
-// TestEntryViews checks the records of each view of an entry built with
-// shared records: the order of the Service's addresses within each view, the
-// sorted union in All, and an empty family as nil.
+// TestEntryViews checks the records of each view of an entry: the order of
+// the Service's addresses within each view, the sorted union in All, and an
+// empty family as nil.
 func TestEntryViews(t *testing.T) {
 	addrs := func(ss ...string) []netip.Addr {
 		var out []netip.Addr
@@ -179,7 +179,8 @@ func TestEntryViews(t *testing.T) {
 	s := RecordSet{Name: "web.example.org.", TTL: 30,
 		External: addrs("192.0.2.9", "2001:db8::2", "192.0.2.1", "2001:db8::1"),
 		Internal: addrs("10.0.0.1", "192.0.2.1")}
-	e := newEntry(Owner{Key: "ns/web"}, s, "me", nil)
+	e := &Entry{Owner: Owner{Key: "ns/web"}, Set: s}
+	tb := New([]string{"example.org."}, "me")
 	str := func(rrs []dns.RR) []string {
 		var out []string
 		for _, rr := range rrs {
@@ -200,18 +201,26 @@ func TestEntryViews(t *testing.T) {
 		{All, dns.TypeAAAA, []string{"web.example.org.\t30\tIN\tAAAA\t2001:db8::1", "web.example.org.\t30\tIN\tAAAA\t2001:db8::2"}},
 		{External, dns.TypeTXT, []string{"web.example.org.\t30\tIN\tTXT\t\"heritage=external-dns,external-dns/owner=me,external-dns/resource=service/ns/web\""}},
 	} {
-		got := e.Records(c.qtype, c.v)
+		got := tb.Records(e, c.qtype, c.v, e.Set.Name)
 		if fmt.Sprint(str(got)) != fmt.Sprint(c.want) || (c.want == nil) != (got == nil) {
 			t.Errorf("%v %s: %q, want %q", c.v, dns.TypeToString[c.qtype], str(got), c.want)
 		}
 	}
-	// A new address for the same owner and name keeps the ownership record.
-	s2 := s
-	s2.External = addrs("192.0.2.7")
-	if e2 := newEntry(Owner{Key: "ns/web"}, s2, "me", e); &e2.txt[0] != &e.txt[0] || len(e2.Records(dns.TypeAAAA, External)) != 0 {
-		t.Errorf("entry after an address change: txt shared %v, AAAA %v", &e2.txt[0] == &e.txt[0], e2.Records(dns.TypeAAAA, External))
+	// Records for a wildcard carry the query name, and are the caller's:
+	// changing them changes nothing in the entry.
+	got := tb.Records(e, dns.TypeA, External, "x.example.org.")
+	if len(got) != 2 || got[0].Header().Name != "x.example.org." || got[0].(*dns.A).A.String() != "192.0.2.9" {
+		t.Fatalf("records for a wildcard: %v", str(got))
 	}
-	if got := (&Entry{}).Records(dns.TypeA, External); got != nil {
+	got[0].(*dns.A).A[3] = 99
+	got[0].Header().Ttl = 1
+	if again := tb.Records(e, dns.TypeA, External, e.Set.Name); again[0].(*dns.A).A.String() != "192.0.2.9" || again[0].Header().Ttl != 30 {
+		t.Errorf("a caller's change to its records showed in the next answer: %v", str(again))
+	}
+	if got := tb.All(e, External); len(got) != 5 {
+		t.Errorf("All(External): %q, want 2 A, 2 AAAA and the TXT", str(got))
+	}
+	if got := tb.Records(&Entry{}, dns.TypeA, External, "x.example.org."); got != nil {
 		t.Errorf("empty entry: %v", got)
 	}
 }

@@ -85,142 +85,109 @@ func (s RecordSet) equal(o RecordSet) bool {
 		strings.Join(s.Aliases, ",") == strings.Join(o.Aliases, ",")
 }
 
-// Entry is a published record set with its owner and prebuilt records.
-// Entries are immutable once in the table: readers may keep them.
+// Entry is a published record set with its owner. Entries are immutable
+// once in the table: readers may keep them. An entry holds addresses, not
+// DNS records: the records are built when asked for (Records, All), which
+// keeps a name's cost in memory to the entry and its map slot.
 type Entry struct {
 	Owner Owner
 	Set   RecordSet
-	// lists holds the record lists of every view back to back (one slice
-	// header instead of six per entry): view v's A records are
-	// lists[off[2v]:off[2v+1]], its AAAA records lists[off[2v+1]:off[2v+2]].
-	lists []dns.RR
-	off   [2*numViews + 1]uint32
-	txt   []dns.RR
 }
 
-// records returns view v's A (family 0) or AAAA (family 1) records, nil when
-// there are none.
-func (e *Entry) records(v View, family int) []dns.RR {
-	i := 2*int(v) + family
-	lo, hi := e.off[i], e.off[i+1]
-	if lo == hi {
-		return nil
+// addrs appends the distinct addresses of view v to dst, sorted (IPv4
+// first), and returns it.
+func (e *Entry) addrs(dst []netip.Addr, v View) []netip.Addr {
+	switch v {
+	case External:
+		return append(dst, e.Set.External...)
+	case Internal:
+		return append(dst, e.Set.Internal...)
 	}
-	return e.lists[lo:hi:hi]
+	return unionInto(dst, e.Set.External, e.Set.Internal)
 }
 
-// Records returns the records of type qtype (A, AAAA or TXT) in view.
-func (e *Entry) Records(qtype uint16, v View) []dns.RR {
+// aRecord and aaaaRecord are an address record and its address bytes, in
+// one allocation.
+type aRecord struct {
+	rr dns.A
+	ip [4]byte
+}
+
+type aaaaRecord struct {
+	rr dns.AAAA
+	ip [16]byte
+}
+
+// txtRecord is an ownership record and its one string, in one allocation.
+type txtRecord struct {
+	rr  dns.TXT
+	txt [1]string
+}
+
+// Records returns e's records of type qtype (A, AAAA or TXT) in view v,
+// named name: the entry's own name, or the query name when e answers for a
+// wildcard (RFC 4592). The records are new: the caller may modify them. Nil
+// when there are none.
+func (t *Table) Records(e *Entry, qtype uint16, v View, name string) []dns.RR {
+	hdr := dns.RR_Header{Name: name, Rrtype: qtype, Class: dns.ClassINET, Ttl: e.Set.TTL}
 	switch qtype {
-	case dns.TypeA:
-		return e.records(v, 0)
-	case dns.TypeAAAA:
-		return e.records(v, 1)
+	case dns.TypeA, dns.TypeAAAA:
+		var buf [8]netip.Addr
+		all := e.addrs(buf[:0], v)
+		want4 := qtype == dns.TypeA
+		n := 0
+		for _, ip := range all {
+			if ip.Is4() == want4 {
+				n++
+			}
+		}
+		if n == 0 {
+			return nil
+		}
+		out := make([]dns.RR, 0, n)
+		if want4 {
+			recs := make([]aRecord, n)
+			for _, ip := range all {
+				if ip.Is4() {
+					r := &recs[len(out)]
+					r.ip = ip.As4()
+					r.rr = dns.A{Hdr: hdr, A: r.ip[:]}
+					out = append(out, &r.rr)
+				}
+			}
+			return out
+		}
+		recs := make([]aaaaRecord, n)
+		for _, ip := range all {
+			if ip.Is6() {
+				r := &recs[len(out)]
+				r.ip = ip.As16()
+				r.rr = dns.AAAA{Hdr: hdr, AAAA: r.ip[:]}
+				out = append(out, &r.rr)
+			}
+		}
+		return out
 	case dns.TypeTXT:
-		return e.txt
+		r := &txtRecord{}
+		r.txt[0] = OwnershipTXT(t.ownerID, e.Owner.Key)
+		r.rr = dns.TXT{Hdr: hdr, Txt: r.txt[:]}
+		return []dns.RR{&r.rr}
 	}
 	return nil
 }
 
-// All returns every record of the entry in view: A, AAAA, then TXT.
-func (e *Entry) All(v View) []dns.RR {
-	a, aaaa := e.records(v, 0), e.records(v, 1)
-	out := make([]dns.RR, 0, len(a)+len(aaaa)+len(e.txt))
-	out = append(out, a...)
-	out = append(out, aaaa...)
-	return append(out, e.txt...)
+// All returns every record of e in view v: A, AAAA, then TXT, named after e.
+func (t *Table) All(e *Entry, v View) []dns.RR {
+	var out []dns.RR
+	for _, qt := range [...]uint16{dns.TypeA, dns.TypeAAAA, dns.TypeTXT} {
+		out = append(out, t.Records(e, qt, v, e.Set.Name)...)
+	}
+	return out
 }
 
 // OwnershipTXT is the ExternalDNS ownership record value for a Service.
 func OwnershipTXT(ownerID, key string) string {
 	return "heritage=external-dns,external-dns/owner=" + ownerID + ",external-dns/resource=service/" + key
-}
-
-// newEntry builds the entry of owner o at s.Name. prev is o's previous entry
-// at that name, or nil: its ownership record is reused when it still fits.
-//
-// Every distinct address gets one record, shared by the views that carry it.
-// The A records, the AAAA records, their address bytes and the views' record
-// lists each live in one allocation, so that building an entry (what one
-// Service change costs) allocates little whatever the number of addresses.
-func newEntry(o Owner, s RecordSet, ownerID string, prev *Entry) *Entry {
-	e := &Entry{Owner: o, Set: s}
-	hdr := func(t uint16) dns.RR_Header {
-		return dns.RR_Header{Name: s.Name, Rrtype: t, Class: dns.ClassINET, Ttl: s.TTL}
-	}
-
-	// all: the distinct addresses of both views, sorted (IPv4 first).
-	var abuf [8]netip.Addr
-	all := unionInto(abuf[:0], s.External, s.Internal)
-	n4 := 0
-	for n4 < len(all) && all[n4].Is4() {
-		n4++
-	}
-	n6 := len(all) - n4
-	if len(all) > 0 {
-		ipBytes := make([]byte, 4*n4+16*n6)
-		// In the order of the views: External, Internal, then All (the
-		// distinct records themselves).
-		e.lists = make([]dns.RR, len(s.External)+len(s.Internal)+len(all))
-		recs := e.lists[len(s.External)+len(s.Internal):]
-		if n4 > 0 {
-			as := make([]dns.A, n4)
-			for i := range as {
-				b := all[i].As4()
-				ip := ipBytes[4*i : 4*i+4 : 4*i+4]
-				copy(ip, b[:])
-				as[i] = dns.A{Hdr: hdr(dns.TypeA), A: ip}
-				recs[i] = &as[i]
-			}
-		}
-		if n6 > 0 {
-			aaaas := make([]dns.AAAA, n6)
-			for i := range aaaas {
-				b := all[n4+i].As16()
-				off := 4*n4 + 16*i
-				ip := ipBytes[off : off+16 : off+16]
-				copy(ip, b[:])
-				aaaas[i] = dns.AAAA{Hdr: hdr(dns.TypeAAAA), AAAA: ip}
-				recs[n4+i] = &aaaas[i]
-			}
-		}
-		// Each view's A records in the order of its addresses, then its
-		// AAAA records.
-		k := uint32(0)
-		for v, addrs := range [2][]netip.Addr{External: s.External, Internal: s.Internal} {
-			for fam, want4 := range [2]bool{true, false} {
-				e.off[2*v+fam] = k
-				for _, ip := range addrs {
-					if ip.Is4() != want4 {
-						continue
-					}
-					i, _ := slices.BinarySearchFunc(all, ip, netip.Addr.Compare)
-					e.lists[k] = recs[i]
-					k++
-				}
-			}
-		}
-		e.off[2*All], e.off[2*All+1], e.off[2*All+2] = k, k+uint32(n4), k+uint32(len(all))
-	}
-
-	if prev != nil && prev.Owner.Key == o.Key && prev.Set.Name == s.Name && prev.Set.TTL == s.TTL {
-		e.txt = prev.txt
-	} else {
-		r := &txtRecord{}
-		r.txt[0] = OwnershipTXT(ownerID, o.Key)
-		r.rr = dns.TXT{Hdr: hdr(dns.TypeTXT), Txt: r.txt[:]}
-		r.list[0] = &r.rr
-		e.txt = r.list[:]
-	}
-	return e
-}
-
-// txtRecord is an ownership record and the one-element lists that hold it, in
-// one allocation.
-type txtRecord struct {
-	rr   dns.TXT
-	txt  [1]string
-	list [1]dns.RR
 }
 
 // node is one name in the tree of names: claimed by Services, or an empty
@@ -255,9 +222,12 @@ type Table struct {
 	ownerID string
 	zones   []string
 
-	mu      sync.RWMutex
-	names   map[string]*node
-	byOwner map[string][]string // owner key -> names claimed
+	mu    sync.RWMutex
+	names map[string]*node
+	// byOwner holds the names each owner claims, joined by nameSep: one
+	// name (what almost every Service has) costs no more than its string,
+	// which the entry already holds.
+	byOwner map[string]string
 	serials map[string]uint32
 	claimed int // names with at least one claim
 
@@ -277,7 +247,7 @@ func New(zones []string, ownerID string) *Table {
 		ownerID: ownerID,
 		zones:   append([]string(nil), zones...),
 		names:   map[string]*node{},
-		byOwner: map[string][]string{},
+		byOwner: map[string]string{},
 		serials: map[string]uint32{},
 		now:     time.Now,
 	}
@@ -301,6 +271,22 @@ func (t *Table) Subscribe(f func(Change)) {
 	t.subMu.Lock()
 	t.subs = append(t.subs, f)
 	t.subMu.Unlock()
+}
+
+// nameSep separates the names of an owner in byOwner: a space, which no
+// name in the table holds (LDH labels, "*" and "_").
+const nameSep = " "
+
+// joinNames returns the names of sets joined by nameSep.
+func joinNames(sets []RecordSet) string {
+	if len(sets) == 1 {
+		return sets[0].Name
+	}
+	names := make([]string, len(sets))
+	for i := range sets {
+		names[i] = sets[i].Name
+	}
+	return strings.Join(names, nameSep)
 }
 
 // Apply replaces everything owner publishes with sets. Its cost is
@@ -327,16 +313,19 @@ func (t *Table) Apply(owner Owner, sets []RecordSet) Change {
 	var ch Change
 	var changed []string
 	old := t.byOwner[owner.Key]
-	for _, name := range old {
+	for rest := old; rest != ""; {
+		var name string
+		name, rest, _ = strings.Cut(rest, nameSep)
 		if !keep(name) && t.unclaim(name, owner.Key) {
 			changed = append(changed, name)
 		}
 	}
-	sameNames := len(old) == len(sets)
-	for i, s := range sets {
-		if sameNames && old[i] != s.Name {
-			sameNames = false
-		}
+	// Whether the owner's names are the ones it had, in the same order.
+	sameNames, rest := true, old
+	for _, s := range sets {
+		var name string
+		name, rest, _ = strings.Cut(rest, nameSep)
+		sameNames = sameNames && name == s.Name
 		won, conflicts := t.claim(owner, s)
 		if won {
 			changed = append(changed, s.Name)
@@ -346,12 +335,8 @@ func (t *Table) Apply(owner Owner, sets []RecordSet) Change {
 	switch {
 	case len(sets) == 0:
 		delete(t.byOwner, owner.Key)
-	case !sameNames:
-		names := make([]string, len(sets))
-		for i := range sets {
-			names[i] = sets[i].Name
-		}
-		t.byOwner[owner.Key] = names
+	case !sameNames || rest != "":
+		t.byOwner[owner.Key] = joinNames(sets)
 	}
 	ch.Names, ch.Zones = t.bump(changed)
 	t.mu.Unlock()
@@ -363,7 +348,9 @@ func (t *Table) Apply(owner Owner, sets []RecordSet) Change {
 func (t *Table) Delete(key string) Change {
 	t.mu.Lock()
 	var changed []string
-	for _, name := range t.byOwner[key] {
+	for rest := t.byOwner[key]; rest != ""; {
+		var name string
+		name, rest, _ = strings.Cut(rest, nameSep)
 		if t.unclaim(name, key) {
 			changed = append(changed, name)
 		}
@@ -408,7 +395,7 @@ func (t *Table) claim(owner Owner, s RecordSet) (bool, []Conflict) {
 	if prevEntry != nil && prevEntry.Set.equal(s) && prevEntry.Owner.Created.Equal(owner.Created) {
 		return false, nil
 	}
-	e := newEntry(owner, s, t.ownerID, prevEntry)
+	e := &Entry{Owner: owner, Set: s}
 	if i >= 0 {
 		n.claims[i] = e
 	} else {
@@ -662,13 +649,15 @@ func isSubDomain(parent, child string) bool {
 	return len(child) > len(parent) && strings.HasSuffix(child, parent) && child[len(child)-len(parent)-1] == '.'
 }
 
-// parent returns name without its first label, "" for the root.
+// parent returns name without its first label, "" for a top-level name and
+// the root. Labels are split as DNS presentation format has them: an escaped
+// dot ("x\.apps.example.org.", which a query can carry) is part of its label.
 func parent(name string) string {
-	i := strings.IndexByte(name, '.')
-	if i < 0 || i == len(name)-1 {
+	i, end := dns.NextLabel(name, 0)
+	if end {
 		return ""
 	}
-	return name[i+1:]
+	return name[i:]
 }
 
 // unionInto appends a and b to dst and returns it sorted, without duplicates.

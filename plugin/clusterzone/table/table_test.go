@@ -26,13 +26,13 @@ func TestApplyAndLookup(t *testing.T) {
 	if !a.Exists || a.Entry == nil {
 		t.Fatalf("lookup: %+v", a)
 	}
-	if got := a.Entry.Records(dns.TypeA, External); len(got) != 1 || got[0].(*dns.A).A.String() != "192.0.2.1" {
+	if got := tb.Records(a.Entry, dns.TypeA, External, "web.a.example.org."); len(got) != 1 || got[0].(*dns.A).A.String() != "192.0.2.1" {
 		t.Errorf("A %v", got)
 	}
-	if got := a.Entry.Records(dns.TypeAAAA, External); len(got) != 1 {
+	if got := tb.Records(a.Entry, dns.TypeAAAA, External, "web.a.example.org."); len(got) != 1 {
 		t.Errorf("AAAA %v", got)
 	}
-	if got := a.Entry.Records(dns.TypeTXT, External); len(got) != 1 || got[0].(*dns.TXT).Txt[0] != "heritage=external-dns,external-dns/owner=me,external-dns/resource=service/ns/web" {
+	if got := tb.Records(a.Entry, dns.TypeTXT, External, "web.a.example.org."); len(got) != 1 || got[0].(*dns.TXT).Txt[0] != "heritage=external-dns,external-dns/owner=me,external-dns/resource=service/ns/web" {
 		t.Errorf("TXT %v", got)
 	}
 	if a := tb.Lookup("example.org.", "a.example.org."); !a.Exists || a.Entry != nil {
@@ -136,6 +136,18 @@ func TestWildcard(t *testing.T) {
 	if a := tb.Lookup("example.org.", "other.example.org."); a.Exists {
 		t.Errorf("other: %+v", a)
 	}
+	// An escaped dot is part of its label: x\.apps.example.org. is the label
+	// "x.apps" under example.org., where no wildcard is (found by fuzzing:
+	// it used to get *.apps.example.org.'s records).
+	if a := tb.Lookup("example.org.", `x\.apps.example.org.`); a.Exists {
+		t.Errorf(`x\.apps: %+v`, a)
+	}
+	if a := tb.Lookup("example.org.", `y.x\.apps.example.org.`); a.Exists {
+		t.Errorf(`y.x\.apps: %+v`, a)
+	}
+	if a := tb.Lookup("example.org.", `y\.z.apps.example.org.`); !a.Wildcard || a.Entry.Owner.Key != "n/wild" {
+		t.Errorf(`y\.z.apps (one label under apps): %+v`, a)
+	}
 }
 
 func TestViews(t *testing.T) {
@@ -148,10 +160,10 @@ func TestViews(t *testing.T) {
 		v       View
 		a, aaaa int
 	}{{External, 1, 0}, {Internal, 1, 1}, {All, 2, 1}} {
-		if got := len(e.Records(dns.TypeA, tc.v)); got != tc.a {
+		if got := len(tb.Records(e, dns.TypeA, tc.v, e.Set.Name)); got != tc.a {
 			t.Errorf("%s: %d A", tc.v, got)
 		}
-		if got := len(e.Records(dns.TypeAAAA, tc.v)); got != tc.aaaa {
+		if got := len(tb.Records(e, dns.TypeAAAA, tc.v, e.Set.Name)); got != tc.aaaa {
 			t.Errorf("%s: %d AAAA", tc.v, got)
 		}
 	}

@@ -8,6 +8,7 @@ package translate
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -107,7 +108,10 @@ type Problem struct {
 // Result is everything a Service publishes.
 type Result struct {
 	// Key is "namespace/name".
-	Key       string
+	Key string
+	// UID is the Service's UID (for Events on it); empty when it has none
+	// (a manifest file).
+	UID       string
 	Created   time.Time
 	Endpoints []Endpoint
 	// Skipped says why the whole Service publishes nothing by choice
@@ -116,10 +120,35 @@ type Result struct {
 	Problems []Problem
 }
 
+// NamespaceName returns the namespace and name of the Service, from Key.
+func (r *Result) NamespaceName() (namespace, name string) {
+	ns, n, _ := strings.Cut(r.Key, "/")
+	return ns, n
+}
+
+// Equal reports whether r and o are the same translation: same Service (key,
+// UID, creation time), same endpoints, same skip reason and problems. A
+// Service update that changes nothing translation reads gives an equal
+// result.
+func (r *Result) Equal(o *Result) bool {
+	return r.Key == o.Key && r.UID == o.UID && r.Created.Equal(o.Created) &&
+		r.Skipped == o.Skipped && slices.Equal(r.Problems, o.Problems) &&
+		slices.EqualFunc(r.Endpoints, o.Endpoints, Endpoint.equal)
+}
+
+func (e Endpoint) equal(o Endpoint) bool {
+	return e.Name == o.Name && e.TTL == o.TTL && e.DualStack == o.DualStack &&
+		e.External.equal(o.External) && e.Internal.equal(o.Internal)
+}
+
+func (a Addrs) equal(o Addrs) bool {
+	return slices.Equal(a.IPs, o.IPs) && slices.Equal(a.Hostnames, o.Hostnames)
+}
+
 // Service translates svc. It never fails: invalid parts are dropped and
 // reported in Result.Problems, and everything valid is kept.
 func Service(svc *corev1.Service, opts Options) Result {
-	r := Result{Key: svc.Namespace + "/" + svc.Name, Created: svc.CreationTimestamp.Time}
+	r := Result{Key: svc.Namespace + "/" + svc.Name, UID: string(svc.UID), Created: svc.CreationTimestamp.Time}
 	ann := func(key string) (string, bool) {
 		for _, p := range opts.Prefixes {
 			if v, ok := svc.Annotations[p+key]; ok {
@@ -258,7 +287,9 @@ func serviceAddrs(svc *corev1.Service) Addrs {
 			if ip, err := netip.ParseAddr(in.IP); err == nil {
 				a.IPs = append(a.IPs, ip.Unmap())
 			}
-			if h, ok := hostname(in.Hostname); ok && in.Hostname != "" {
+			// A load balancer's hostname is a concrete name: a wildcard
+			// would be resolved (and ALIASed) literally.
+			if h, ok := hostname(in.Hostname); ok && !strings.HasPrefix(h, "*.") {
 				a.Hostnames = append(a.Hostnames, h)
 			}
 		}

@@ -157,6 +157,15 @@ func TestService(t *testing.T) {
 			want: []Endpoint{{Name: "web.example.org.", TTL: 60, External: ext, Internal: internal}},
 		},
 		{
+			name: "a wildcard load balancer hostname is not an address (found by fuzzing)",
+			svc: func() *corev1.Service {
+				s := lb("shop", map[string]string{PrefixAlpha + "hostname": "web.example.org"})
+				s.Status.LoadBalancer.Ingress[2].Hostname = "*.elb.us-east-1.amazonaws.com"
+				return s
+			}(),
+			want: []Endpoint{{Name: "web.example.org.", TTL: 60, External: Addrs{IPs: ext.IPs}, Internal: internal}},
+		},
+		{
 			name: "no annotation publishes nothing",
 			svc:  lb("shop", nil),
 		},

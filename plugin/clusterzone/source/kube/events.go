@@ -5,7 +5,10 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/translate"
+
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -15,10 +18,10 @@ import (
 // EventRecorder records Kubernetes Events on Services (name conflicts,
 // invalid annotations).
 type EventRecorder interface {
-	// Event records an event on svc. eventType is corev1.EventTypeNormal or
+	// Event records an event on the Service ref (see ServiceReference). eventType is corev1.EventTypeNormal or
 	// corev1.EventTypeWarning (other types are dropped); reason is a short
 	// UpperCamelCase word. Event does not block.
-	Event(svc *corev1.Service, eventType, reason, message string)
+	Event(ref *corev1.ObjectReference, eventType, reason, message string)
 }
 
 // NewEventRecorder returns an EventRecorder that writes core/v1 Events
@@ -48,24 +51,24 @@ type eventRecorder struct {
 }
 
 // Event implements EventRecorder.
-func (r *eventRecorder) Event(svc *corev1.Service, eventType, reason, message string) {
-	if svc == nil || r.stopped.Load() {
+func (r *eventRecorder) Event(ref *corev1.ObjectReference, eventType, reason, message string) {
+	if ref == nil || r.stopped.Load() {
 		return
 	}
-	r.rec.Event(ServiceReference(svc), eventType, reason, message)
+	r.rec.Event(ref, eventType, reason, message)
 }
 
-// ServiceReference returns the object reference of svc used as an Event's
-// involvedObject: apiVersion v1, kind Service, namespace, name, UID and
-// resourceVersion. It works on the slim objects made by Transform, which
-// keep the UID but no type metadata.
-func ServiceReference(svc *corev1.Service) *corev1.ObjectReference {
+// ServiceReference returns the object reference used as an Event's
+// involvedObject for the Service res is the translation of: apiVersion v1,
+// kind Service, namespace, name and UID (what `kubectl describe service`
+// matches events on).
+func ServiceReference(res *translate.Result) *corev1.ObjectReference {
+	ns, name := res.NamespaceName()
 	return &corev1.ObjectReference{
-		APIVersion:      "v1",
-		Kind:            "Service",
-		Namespace:       svc.Namespace,
-		Name:            svc.Name,
-		UID:             svc.UID,
-		ResourceVersion: svc.ResourceVersion,
+		APIVersion: "v1",
+		Kind:       "Service",
+		Namespace:  ns,
+		Name:       name,
+		UID:        types.UID(res.UID),
 	}
 }

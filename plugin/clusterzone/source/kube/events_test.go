@@ -16,13 +16,13 @@ func TestEventRecorder(t *testing.T) {
 	rec, stop := NewEventRecorder(client, "clusterzone")
 	defer stop()
 
-	// A slim object, as the Sink gets it from the informer.
-	out, err := Transform(fullService())
+	// A translation, as the Sink gets it from the informer.
+	out, err := Transformer(testOpts)(fullService())
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := out.(*corev1.Service)
-	rec.Event(svc, corev1.EventTypeWarning, "NameConflict", "web.example.org is already published by prod/other")
+	ref := ServiceReference(out.(*Translated).Result())
+	rec.Event(ref, corev1.EventTypeWarning, "NameConflict", "web.example.org is already published by prod/other")
 
 	var ev corev1.Event
 	eventually(t, 10*time.Second, func() error {
@@ -40,12 +40,13 @@ func TestEventRecorder(t *testing.T) {
 		ev.Message != "web.example.org is already published by prod/other" || ev.Source.Component != "clusterzone" {
 		t.Errorf("event = %+v", ev)
 	}
-	want := corev1.ObjectReference{APIVersion: "v1", Kind: "Service", Namespace: "prod", Name: "web", UID: "1234-5678", ResourceVersion: "42"}
+	want := corev1.ObjectReference{APIVersion: "v1", Kind: "Service", Namespace: "prod", Name: "web", UID: "1234-5678"}
 	if ev.InvolvedObject != want {
 		t.Errorf("involvedObject = %+v, want %+v", ev.InvolvedObject, want)
 	}
 
 	stop()
 	stop() // twice is fine
-	rec.Event(svc, corev1.EventTypeWarning, "After", "dropped")
+	rec.Event(ref, corev1.EventTypeWarning, "After", "dropped")
+	rec.Event(nil, corev1.EventTypeWarning, "Nil", "dropped")
 }

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/translate"
+
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -17,13 +19,13 @@ import (
 	"k8s.io/client-go/tools/cache"
 )
 
-// Sink receives the Services a Source watches. A Source never calls its
-// Sink's methods concurrently. The Services passed to Upsert are shared with
-// the informer's cache and must not be modified.
+// Sink receives the translations of the Services a Source watches. A Source
+// never calls its Sink's methods concurrently. The translations passed to
+// Upsert are shared with the informer's cache and must not be modified.
 type Sink interface {
-	// Upsert adds or updates a Service. It is called from the informer's
-	// goroutine and must be cheap.
-	Upsert(svc *corev1.Service)
+	// Upsert adds or updates a Service's translation. It is called from
+	// the informer's goroutine and must be cheap.
+	Upsert(res *translate.Result)
 	// Delete removes the Service with key "namespace/name".
 	Delete(key string)
 	// MarkSynced is called once, after the first full list of every
@@ -31,7 +33,7 @@ type Sink interface {
 	MarkSynced()
 }
 
-// Source watches Services on the API server and feeds a Sink.
+// Source watches Services on the API server, translates them and feeds a Sink.
 type Source struct {
 	sink       Sink
 	scope      string
@@ -43,11 +45,11 @@ type Source struct {
 	synced  atomic.Bool
 }
 
-// New returns a Source for cfg that lists and watches through client and
-// feeds sink. cfg should have passed Validate; an invalid label selector is
+// New returns a Source for cfg that lists and watches through client,
+// translates each Service with opts and feeds sink. cfg should have passed Validate; an invalid label selector is
 // rejected by the API server and the Source then never syncs. Nothing
 // happens until Run.
-func New(cfg Config, client kubernetes.Interface, sink Sink) *Source {
+func New(cfg Config, client kubernetes.Interface, opts translate.Options, sink Sink) *Source {
 	s := &Source{sink: sink, scope: "all namespaces"}
 	selector := cfg.selector()
 	namespaces := cfg.namespaces()
@@ -68,7 +70,7 @@ func New(cfg Config, client kubernetes.Interface, sink Sink) *Source {
 	for _, ns := range namespaces {
 		inf := newInformer(client, ns, selector)
 		// Neither call can fail before the informer has started.
-		if err := inf.SetTransform(Transform); err != nil {
+		if err := inf.SetTransform(Transformer(opts)); err != nil {
 			log.Errorf("Failed to set the Service transform: %v", err)
 		}
 		if err := inf.SetWatchErrorHandlerWithContext(watchErrorHandler); err != nil {
@@ -150,22 +152,22 @@ func (s *Source) Run(ctx context.Context) {
 func (s *Source) HasSynced() bool { return s.synced.Load() }
 
 func (s *Source) onAdd(obj interface{}) {
-	if svc, ok := obj.(*corev1.Service); ok {
-		s.upsert(svc)
+	if t, ok := obj.(*Translated); ok {
+		s.upsert(t.Result())
 	}
 }
 
 func (s *Source) onUpdate(_, obj interface{}) {
-	if svc, ok := obj.(*corev1.Service); ok {
-		s.upsert(svc)
+	if t, ok := obj.(*Translated); ok {
+		s.upsert(t.Result())
 	}
 }
 
 func (s *Source) onDelete(obj interface{}) {
 	var key string
 	switch o := obj.(type) {
-	case *corev1.Service:
-		key = o.Namespace + "/" + o.Name
+	case *Translated:
+		key = o.Key
 	case cache.DeletedFinalStateUnknown:
 		key = o.Key
 	default:
@@ -176,9 +178,9 @@ func (s *Source) onDelete(obj interface{}) {
 	s.mu.Unlock()
 }
 
-func (s *Source) upsert(svc *corev1.Service) {
+func (s *Source) upsert(res *translate.Result) {
 	s.mu.Lock()
-	s.sink.Upsert(svc)
+	s.sink.Upsert(res)
 	s.mu.Unlock()
 }
 

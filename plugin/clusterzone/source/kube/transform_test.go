@@ -1,9 +1,12 @@
 package kube
 
 import (
-	"reflect"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/translate"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -50,100 +53,67 @@ func fullService() *corev1.Service {
 	}
 }
 
-func TestTransform(t *testing.T) {
-	out, err := Transform(fullService())
+func TestTransformer(t *testing.T) {
+	transform := Transformer(testOpts)
+	out, err := transform(fullService())
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := out.(*corev1.Service)
-	want := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:              "web",
-			Namespace:         "prod",
-			UID:               "1234-5678",
-			ResourceVersion:   "42",
-			CreationTimestamp: metav1.NewTime(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)),
-			Annotations: map[string]string{
-				"external-dns.alpha.kubernetes.io/hostname":                    "web.example.org",
-				"external-dns.kubernetes.io/ttl":                               "60",
-				"service.beta.kubernetes.io/aws-load-balancer-ip-address-type": "dualstack",
-			},
-		},
-		Spec: corev1.ServiceSpec{
-			Type:        corev1.ServiceTypeLoadBalancer,
-			ClusterIP:   "10.96.0.10",
-			ClusterIPs:  []string{"10.96.0.10", "fd00:10:96::a"},
-			IPFamilies:  []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol},
-			ExternalIPs: []string{"198.51.100.7"},
-		},
-		Status: corev1.ServiceStatus{
-			LoadBalancer: corev1.LoadBalancerStatus{Ingress: []corev1.LoadBalancerIngress{
-				{IP: "192.0.2.1"},
-				{Hostname: "abc.elb.us-east-1.amazonaws.com"},
-			}},
-		},
+	got, ok := out.(*Translated)
+	if !ok {
+		t.Fatalf("transform returned %T, want *Translated", out)
 	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("Transform =\n%+v\nwant\n%+v", got, want)
+	want := translate.Service(fullService(), testOpts)
+	if !got.Result().Equal(&want) || got.UID != "1234-5678" || len(got.Endpoints) != 1 {
+		t.Errorf("transform =\n%+v\nwant the translation\n%+v", got, want)
 	}
-	if got.ManagedFields != nil || got.Labels != nil || got.Spec.Ports != nil || got.Spec.Selector != nil {
-		t.Errorf("fields not stripped: %+v", got)
+	ep := got.Endpoints[0]
+	if ep.Name != "web.example.org." || ep.TTL != 60 || !ep.DualStack ||
+		fmt.Sprint(ep.External.IPs) != "[192.0.2.1 198.51.100.7]" || !slices.Equal(ep.External.Hostnames, []string{"abc.elb.us-east-1.amazonaws.com."}) ||
+		fmt.Sprint(ep.Internal.IPs) != "[10.96.0.10 fd00:10:96::a]" {
+		t.Errorf("endpoint %+v", ep)
+	}
+
+	// What client-go's cache keys it by.
+	if key, err := cache.MetaNamespaceKeyFunc(got); err != nil || key != "prod/web" {
+		t.Errorf("cache key %q, %v; want prod/web", key, err)
 	}
 
 	// Idempotent.
-	again, err := Transform(got)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(again, want) {
-		t.Errorf("Transform is not idempotent:\n%+v", again)
+	again, err := transform(got)
+	if err != nil || again != out {
+		t.Errorf("transform of a *Translated = %v, %v; want it unchanged", again, err)
 	}
 }
 
-func TestTransformAnnotations(t *testing.T) {
-	for _, tc := range []struct {
-		in, want map[string]string
-	}{
-		{nil, nil},
-		{map[string]string{}, nil},
-		{map[string]string{corev1.LastAppliedConfigAnnotation: "{}"}, nil},
-		{map[string]string{"custom.example/hostname": "a"}, map[string]string{"custom.example/hostname": "a"}},
-	} {
-		svc := fullService()
-		svc.Annotations = tc.in
-		out, err := Transform(svc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := out.(*corev1.Service).Annotations; !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("annotations %v -> %v, want %v", tc.in, got, tc.want)
-		}
-	}
-}
-
-func TestTransformDeletedFinalStateUnknown(t *testing.T) {
-	out, err := Transform(cache.DeletedFinalStateUnknown{Key: "prod/web", Obj: fullService()})
+func TestTransformerDeletedFinalStateUnknown(t *testing.T) {
+	transform := Transformer(testOpts)
+	out, err := transform(cache.DeletedFinalStateUnknown{Key: "prod/web", Obj: fullService()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	d, ok := out.(cache.DeletedFinalStateUnknown)
 	if !ok {
-		t.Fatalf("Transform returned %T, want cache.DeletedFinalStateUnknown", out)
+		t.Fatalf("transform returned %T, want cache.DeletedFinalStateUnknown", out)
 	}
-	svc := d.Obj.(*corev1.Service)
-	if d.Key != "prod/web" || svc.ManagedFields != nil || svc.Spec.Ports != nil || svc.UID != "1234-5678" {
-		t.Errorf("tombstone not slimmed: %+v", d)
+	if tr, ok := d.Obj.(*Translated); d.Key != "prod/web" || !ok || tr.Key != "prod/web" {
+		t.Errorf("tombstone not translated: %+v", d)
 	}
-
-	// A tombstone without a Service passes unchanged.
+	// Again (idempotent), and a tombstone without an object passes unchanged.
+	if again, err := transform(d); err != nil || again.(cache.DeletedFinalStateUnknown).Obj != d.Obj {
+		t.Errorf("transform of a translated tombstone = %+v, %v", again, err)
+	}
 	empty := cache.DeletedFinalStateUnknown{Key: "prod/x"}
-	if out, err := Transform(empty); err != nil || out != empty {
-		t.Errorf("Transform(%v) = %v, %v", empty, out, err)
+	if out, err := transform(empty); err != nil || out != empty {
+		t.Errorf("transform(%v) = %v, %v", empty, out, err)
 	}
 }
 
-func TestTransformUnexpected(t *testing.T) {
-	if _, err := Transform(&corev1.Pod{}); err == nil {
-		t.Error("Transform accepted a Pod")
+func TestTransformerUnexpected(t *testing.T) {
+	if _, err := Transformer(testOpts)(&corev1.Pod{}); err == nil {
+		t.Error("transform accepted a Pod")
+	}
+	if _, err := Transformer(testOpts)(cache.DeletedFinalStateUnknown{Key: "a/b", Obj: &corev1.Pod{}}); err == nil {
+		t.Error("transform accepted a Pod in a tombstone")
 	}
 }

@@ -17,22 +17,29 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/translate"
+
 	"github.com/fsnotify/fsnotify"
 	corev1 "k8s.io/api/core/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 )
 
-// Sink receives the Services.
+// Sink receives the translations of the Services.
 type Sink interface {
-	Upsert(svc *corev1.Service)
+	// Upsert adds or updates a Service's translation (on every reload,
+	// changed or not).
+	Upsert(res *translate.Result)
+	// Delete removes the Service with key "namespace/name".
 	Delete(key string)
+	// MarkSynced is called once, after the first load.
 	MarkSynced()
 }
 
 // Source watches manifest paths and feeds a Sink.
 type Source struct {
 	paths []string
+	opts  translate.Options
 	sink  Sink
 	// OnError is told about files that cannot be read or parsed (their
 	// Services are kept as they were).
@@ -44,9 +51,10 @@ type Source struct {
 	byFile  map[string][]*corev1.Service
 }
 
-// New returns a source for paths (files or folders).
-func New(paths []string, sink Sink) *Source {
-	return &Source{paths: paths, sink: sink, Debounce: 100 * time.Millisecond, OnError: func(error) {}, byFile: map[string][]*corev1.Service{}}
+// New returns a source for paths (files or folders) that translates each
+// Service with opts and feeds sink.
+func New(paths []string, opts translate.Options, sink Sink) *Source {
+	return &Source{paths: paths, opts: opts, sink: sink, Debounce: 100 * time.Millisecond, OnError: func(error) {}, byFile: map[string][]*corev1.Service{}}
 }
 
 // Load reads every manifest once, feeds the sink and marks it synced. An
@@ -152,7 +160,8 @@ func (s *Source) reload() {
 	s.current = make(map[string]struct{}, len(seen))
 	for key, svc := range seen {
 		s.current[key] = struct{}{}
-		s.sink.Upsert(svc)
+		res := translate.Service(svc, s.opts)
+		s.sink.Upsert(&res)
 	}
 }
 

@@ -2,6 +2,7 @@ package manifests
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -9,18 +10,18 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/translate"
 )
 
 type sink struct {
 	mu     sync.Mutex
-	svcs   map[string]*corev1.Service
+	svcs   map[string]*translate.Result
 	synced bool
 }
 
-func (s *sink) Upsert(svc *corev1.Service) {
+func (s *sink) Upsert(res *translate.Result) {
 	s.mu.Lock()
-	s.svcs[svc.Namespace+"/"+svc.Name] = svc
+	s.svcs[res.Key] = res
 	s.mu.Unlock()
 }
 func (s *sink) Delete(key string) { s.mu.Lock(); delete(s.svcs, key); s.mu.Unlock() }
@@ -99,18 +100,23 @@ func TestLoadAndWatch(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("a.yaml", "kind: Service\nmetadata: {name: a}\n")
+	write("a.yaml", "kind: Service\nmetadata: {name: a, annotations: {external-dns.alpha.kubernetes.io/hostname: a.example.org}}\nspec: {clusterIP: 10.0.0.1}\n")
 	write("notes.txt", "kind: Service\nmetadata: {name: not-a-manifest}\n")
-	s := &sink{svcs: map[string]*corev1.Service{}}
+	s := &sink{svcs: map[string]*translate.Result{}}
 	var errs []error
 	var emu sync.Mutex
-	src := New([]string{dir}, s)
+	opts := translate.Options{Prefixes: []string{translate.PrefixAlpha}, Zones: []string{"example.org."}, DefaultTTL: 60}
+	src := New([]string{dir}, opts, s)
 	src.OnError = func(err error) { emu.Lock(); errs = append(errs, err); emu.Unlock() }
 	if err := src.Load(); err != nil {
 		t.Fatal(err)
 	}
 	if !s.synced || joined(s.keys()) != "default/a" {
 		t.Fatalf("after Load: synced %v keys %v", s.synced, s.keys())
+	}
+	// Translated with the source's options.
+	if eps := s.svcs["default/a"].Endpoints; len(eps) != 1 || eps[0].Name != "a.example.org." || eps[0].TTL != 60 || fmt.Sprint(eps[0].External.IPs) != "[10.0.0.1]" {
+		t.Errorf("default/a translated to %+v", eps)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -143,7 +149,7 @@ func TestLoadAndWatch(t *testing.T) {
 }
 
 func TestLoadMissingPath(t *testing.T) {
-	src := New([]string{"/nonexistent/manifests"}, &sink{svcs: map[string]*corev1.Service{}})
+	src := New([]string{"/nonexistent/manifests"}, translate.Options{}, &sink{svcs: map[string]*translate.Result{}})
 	if err := src.Load(); err == nil {
 		t.Error("no error for a missing path")
 	}
