@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/route53"
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/source/kube"
@@ -16,6 +17,7 @@ import (
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin"
 	clog "github.com/coredns/coredns/plugin/pkg/log"
+	coreparse "github.com/coredns/coredns/plugin/pkg/parse"
 	"github.com/miekg/dns"
 )
 
@@ -100,13 +102,11 @@ func parse(c *caddy.Controller) (*Clusterzone, sharedConfig, error) {
 		if i++; i > 1 {
 			return nil, cfg, plugin.ErrOnce
 		}
-		args := c.RemainingArgs()
-		for _, z := range args {
-			if _, ok := dns.IsDomainName(z); !ok || strings.Contains(z, "..") {
-				return nil, cfg, c.Errf("zone %q is not a valid domain name", z)
-			}
+		zones, err := parseZones(c, c.RemainingArgs())
+		if err != nil {
+			return nil, cfg, err
 		}
-		cz.Zones = plugin.OriginsFromArgsOrServerBlock(args, c.ServerBlockKeys)
+		cz.Zones = zones
 		if len(cz.Zones) == 0 {
 			return nil, cfg, c.Errf("no zones: give them as arguments or as server block keys")
 		}
@@ -156,8 +156,8 @@ func parse(c *caddy.Controller) (*Clusterzone, sharedConfig, error) {
 				if len(args) != 1 {
 					return nil, cfg, c.ArgErr()
 				}
-				if strings.ContainsAny(args[0], ",\"= ") {
-					return nil, cfg, c.Errf("owner-id %q must not contain ',', '=', '\"' or spaces", args[0])
+				if err := checkOwnerID(args[0]); err != nil {
+					return nil, cfg, c.Errf("owner-id %q %v", args[0], err)
 				}
 				cfg.ownerID = args[0]
 			case "annotation-prefix":
@@ -260,6 +260,117 @@ func parse(c *caddy.Controller) (*Clusterzone, sharedConfig, error) {
 	}
 	cz.setNS(nsName, nsAddrs)
 	return cz, cfg, nil
+}
+
+// parseZones returns the zones of a block: its arguments or else its server
+// block keys, normalized as plugin.OriginsFromArgsOrServerBlock does
+// (transport and port dropped, lower case, fully qualified; an argument in
+// reverse CIDR notation gives its reverse zones, a server block key only its
+// first, CoreDNS having expanded the keys already). Unlike
+// OriginsFromArgsOrServerBlock, a value that does not normalize is an error,
+// not dropped (an argument) or kept as it is (a key), and every zone must pass
+// checkZone.
+func parseZones(c *caddy.Controller, args []string) ([]string, error) {
+	values, what := args, "zone"
+	if len(args) == 0 {
+		values, what = c.ServerBlockKeys, "server block zone"
+	}
+	var zones []string
+	for _, v := range values {
+		_, host := coreparse.Transport(v)
+		hosts, _, err := plugin.SplitHostPort(host)
+		if err != nil {
+			return nil, c.Errf("%s %q is not a valid domain name: %v", what, v, err)
+		}
+		if len(args) == 0 {
+			hosts = hosts[:1]
+		}
+		for _, h := range hosts {
+			z := plugin.Name(h).Normalize()
+			if err := checkZone(h, z); err != nil {
+				return nil, c.Errf("%s %q %v", what, v, err)
+			}
+			zones = append(zones, z)
+		}
+	}
+	return zones, nil
+}
+
+// checkZone checks the zone z, normalized from host. The record table and the
+// translation match names to zones by string suffix and take zones to be
+// lower-case FQDNs of plain labels, so z must be one: letters, digits, '-' and
+// '_' in labels of 1 to 63 octets, 255 octets in all, or the root zone ".".
+// host is checked for non-ASCII too, which lower-casing can turn into ASCII
+// (U+212A KELVIN SIGN into 'k').
+func checkZone(host, z string) error {
+	for _, r := range host {
+		if r >= utf8.RuneSelf {
+			return fmt.Errorf("holds the non-ASCII character %q (%U): write the name in its ASCII (xn--) form", r, r)
+		}
+	}
+	if z == "." {
+		return nil
+	}
+	for _, r := range z {
+		switch {
+		case r == '\\':
+			return fmt.Errorf("holds a backslash escape: zone labels may hold only letters, digits, '-' and '_'")
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+		default:
+			return fmt.Errorf("holds %q: zone labels may hold only letters, digits, '-' and '_'", r)
+		}
+	}
+	if !dns.IsFqdn(z) || strings.HasPrefix(z, ".") || strings.Contains(z, "..") {
+		return fmt.Errorf("is not a valid domain name: it has an empty label")
+	}
+	if _, ok := dns.IsDomainName(z); !ok {
+		return fmt.Errorf("is not a valid domain name: a label is longer than 63 octets or the name longer than 255")
+	}
+	return nil
+}
+
+// The ownership TXT record value of a Service is (table.OwnershipTXT)
+// ownerTXTPrefix + owner id + ownerTXTResource + NAMESPACE/NAME, in one TXT
+// character-string, at most 255 octets.
+const (
+	ownerTXTPrefix   = "heritage=external-dns,external-dns/owner="
+	ownerTXTResource = ",external-dns/resource=service/"
+	// maxServiceKey is the longest NAMESPACE/NAME: a namespace name and a
+	// Service name are DNS labels, at most 63 characters each.
+	maxServiceKey = 63 + 1 + 63
+	// maxOwnerIDLen is the longest owner id whose ownership TXT value fits
+	// 255 octets for every Service:
+	//	255 - len("heritage=external-dns,external-dns/owner=") - len(",external-dns/resource=service/") - len(NAMESPACE/NAME)
+	//	= 255 - 41 - 31 - 127 = 56
+	maxOwnerIDLen = 255 - len(ownerTXTPrefix) - len(ownerTXTResource) - maxServiceKey
+)
+
+// checkOwnerID checks an owner id for the ownership TXT records: 1 to
+// maxOwnerIDLen characters, printable ASCII but for ',' and '=', which
+// separate the labels of ExternalDNS's format (key=value,key=value), and '"'
+// and '\\', which TXT presentation (and Route 53) escape. Letters, digits and
+// "-_./:" (cluster names, ARN-like ids) are all accepted. ExternalDNS itself
+// does not check --txt-owner-id.
+func checkOwnerID(id string) error {
+	if id == "" {
+		return fmt.Errorf("is empty")
+	}
+	for _, r := range id {
+		switch {
+		case r >= utf8.RuneSelf:
+			return fmt.Errorf("holds the non-ASCII character %q (%U): the owner id must be printable ASCII", r, r)
+		case r <= ' ' || r == 0x7f:
+			return fmt.Errorf("holds the space or control character %q: the owner id must be printable ASCII", r)
+		case r == ',' || r == '=':
+			return fmt.Errorf("holds %q, which separates the labels of the ownership TXT record", r)
+		case r == '"' || r == '\\':
+			return fmt.Errorf("holds %q, which TXT records escape", r)
+		}
+	}
+	if len(id) > maxOwnerIDLen {
+		return fmt.Errorf("is %d characters long, more than %d: the ownership TXT record of a Service with a 63-character namespace and name would exceed 255 octets", len(id), maxOwnerIDLen)
+	}
+	return nil
 }
 
 func oneUint(c *caddy.Controller, name string, lo, hi uint64) (uint32, error) {

@@ -8,6 +8,7 @@ import (
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/translate"
 
 	"github.com/coredns/caddy"
+	"github.com/miekg/dns"
 )
 
 func TestParse(t *testing.T) {
@@ -68,6 +69,16 @@ func TestParse(t *testing.T) {
 				t.Errorf("events %v fall %+v", cfg.events, cz.Fall)
 			}
 		}},
+		{"clusterzone {\n owner-id Prod_EU-1.cluster/team:x\n}", func(t *testing.T, cz *Clusterzone, cfg sharedConfig) {
+			if cfg.ownerID != "Prod_EU-1.cluster/team:x" {
+				t.Errorf("owner %q", cfg.ownerID)
+			}
+		}},
+		{"clusterzone {\n owner-id arn:aws:eks:eu-west-1:123456789012:cluster/prod-eu-west1\n}", func(t *testing.T, cz *Clusterzone, cfg sharedConfig) {
+			if len(cfg.ownerID) != maxOwnerIDLen || cfg.ownerID != "arn:aws:eks:eu-west-1:123456789012:cluster/prod-eu-west1" {
+				t.Errorf("owner %q (%d characters), want the longest allowed (%d)", cfg.ownerID, len(cfg.ownerID), maxOwnerIDLen)
+			}
+		}},
 	}
 	for i, tc := range tests {
 		c := caddy.NewTestController("dns", tc.input)
@@ -91,8 +102,20 @@ func TestParseErrors(t *testing.T) {
 		{"clusterzone {\n kubeconfig a b c\n}", "kubeconfig needs PATH [CONTEXT]"},
 		{"clusterzone {\n namespaces\n}", "Wrong argument count"},
 		{"clusterzone {\n labels a in (\n}", "labels:"},
-		{"clusterzone {\n owner-id a,b\n}", "owner-id"},
 		{"clusterzone {\n owner-id\n}", "Wrong argument count"},
+		{"clusterzone {\n owner-id \"\"\n}", `Testfile:2 - Error during parsing: owner-id "" is empty`},
+		{"clusterzone {\n owner-id a=b\n}", `owner-id "a=b" holds '='`},
+		{"clusterzone {\n owner-id a,b\n}", `owner-id "a,b" holds ','`},
+		{"clusterzone {\n owner-id a\"b\n}", `owner-id "a\"b" holds '"'`},
+		{"clusterzone {\n owner-id a\\b\n}", `owner-id "a\\b" holds '\\'`},
+		{"clusterzone {\n owner-id \"a b\"\n}", `owner-id "a b" holds the space or control character ' '`},
+		{"clusterzone {\n owner-id \"a\tb\"\n}", `owner-id "a\tb" holds the space or control character '\t'`},
+		{"clusterzone {\n owner-id a\x01b\n}", `owner-id "a\x01b" holds the space or control character '\x01'`},
+		{"clusterzone {\n owner-id a\x7fb\n}", `owner-id "a\x7fb" holds the space or control character '\x7f'`},
+		{"clusterzone {\n owner-id clüster\n}", `owner-id "clüster" holds the non-ASCII character 'ü' (U+00FC)`},
+		{"clusterzone {\n owner-id a\xffb\n}", "owner-id \"a\ufffdb\" holds the non-ASCII character '\ufffd' (U+FFFD)"}, // the Corefile lexer reads an invalid byte as U+FFFD
+		{"clusterzone {\n owner-id arn:aws:eks:eu-west-1:123456789012:cluster/prod-eu-west-1\n}",
+			`owner-id "arn:aws:eks:eu-west-1:123456789012:cluster/prod-eu-west-1" is 57 characters long, more than 56`},
 		{"clusterzone {\n annotation-prefix\n}", "Wrong argument count"},
 		{"clusterzone {\n controller\n}", "Wrong argument count"},
 		{"clusterzone {\n addresses public\n}", "addresses must be external, internal or all"},
@@ -104,6 +127,20 @@ func TestParseErrors(t *testing.T) {
 		{"clusterzone {\n events maybe\n}", "events must be on or off"},
 		{"clusterzone {\n manifests a.yaml\n kubeconfig /k\n}", "manifests cannot be combined"},
 		{"clusterzone example..org", "not a valid domain name"},
+		{"clusterzone exa\\.mple.org", `Testfile:1 - Error during parsing: zone "exa\\.mple.org" holds a backslash escape`},
+		{"clusterzone \\000.org", `zone "\\000.org" holds a backslash escape`},
+		{"clusterzone \"a\\ b.org\"", `zone "a\\ b.org" holds a backslash escape`},
+		{"clusterzone \\0\\", `zone "\\0\\" holds a backslash escape`},
+		{"clusterzone \"a b.org\"", `zone "a b.org" holds ' '`},
+		{"clusterzone example.org *.example.com", `zone "*.example.com" holds '*'`},
+		{"clusterzone a/b.org", `zone "a/b.org" holds '/'`},
+		{"clusterzone ex@mple.org", `zone "ex@mple.org" holds '@'`},
+		{"clusterzone ȶ.org", `zone "ȶ.org" holds the non-ASCII character 'ȶ' (U+0236)`},
+		{"clusterzone \u212Aube.org", "zone \"\u212Aube.org\" holds the non-ASCII character '\u212A' (U+212A)"},
+		{"clusterzone \u009d\\\\", `zone "\u009d\\\\" holds the non-ASCII character`},
+		{"clusterzone example.org a:", `zone "a:" is not a valid domain name`},
+		{"clusterzone example.org..", `zone "example.org.." is not a valid domain name`},
+		{"clusterzone " + strings.Repeat("a", 64) + ".org", `zone "` + strings.Repeat("a", 64) + `.org" is not a valid domain name`},
 		{"clusterzone\nclusterzone", "plugin"},
 	}
 	for _, tc := range tests {
@@ -116,6 +153,108 @@ func TestParseErrors(t *testing.T) {
 		}
 		if !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: error %q, want it to contain %q", tc.input, err, tc.want)
+		}
+	}
+}
+
+// TestParseZones checks the zones parse takes from the arguments or the server
+// block keys (as CoreDNS hands them over: transport, FQDN, port): lower-case
+// FQDNs of plain labels, or an error naming the value.
+func TestParseZones(t *testing.T) {
+	label63 := strings.Repeat("a", 63)
+	tests := []struct {
+		keys  []string
+		input string
+		want  []string // zones; nil when err is set
+		err   string
+	}{
+		{[]string{"dns://example.org.:53"}, "clusterzone", []string{"example.org."}, ""},
+		{[]string{"dns://Example.ORG.:1053", "tls://_srv.example.com.:853"}, "clusterzone", []string{"example.org.", "_srv.example.com."}, ""},
+		{[]string{"dns://.:53"}, "clusterzone", []string{"."}, ""},
+		{[]string{"dns://0.10.in-addr.arpa.:53", "dns://1.10.in-addr.arpa.:53"}, "clusterzone", []string{"0.10.in-addr.arpa.", "1.10.in-addr.arpa."}, ""},
+		{[]string{"dns://example.net.:53"}, "clusterzone .", []string{"."}, ""},
+		{nil, "clusterzone Example.ORG example.com. dns://example.net:1053 _tcp.svc-1.example.io xn--bcher-kva.example 10.0.0.0/8",
+			[]string{"example.org.", "example.com.", "example.net.", "_tcp.svc-1.example.io.", "xn--bcher-kva.example.", "10.in-addr.arpa."}, ""},
+		{nil, "clusterzone 10.0.0.0/15 2001:db8::/32", []string{"0.10.in-addr.arpa.", "1.10.in-addr.arpa.", "8.b.d.0.1.0.0.2.ip6.arpa."}, ""},
+		{nil, "clusterzone " + label63 + ".org", []string{label63 + ".org."}, ""},
+
+		{[]string{`dns://exa\.mple.org.:53`}, "clusterzone", nil, `server block zone "dns://exa\\.mple.org.:53" holds a backslash escape`},
+		{[]string{"dns://example.org.:53", `dns://\000.org.:53`}, "clusterzone", nil, `server block zone "dns://\\000.org.:53" holds a backslash escape`},
+		{[]string{"dns://*.example.org.:53"}, "clusterzone", nil, `server block zone "dns://*.example.org.:53" holds '*'`},
+		{[]string{"dns://ȶ.org.:53"}, "clusterzone", nil, `server block zone "dns://ȶ.org.:53" holds the non-ASCII character 'ȶ'`},
+		{[]string{"example.org:"}, "clusterzone", nil, `server block zone "example.org:" is not a valid domain name`},
+		{[]string{"dns://example.org.:53"}, `clusterzone example.org exa\.mple.org`, nil, `zone "exa\\.mple.org" holds a backslash escape`},
+	}
+	for _, tc := range tests {
+		c := caddy.NewTestController("dns", tc.input)
+		c.ServerBlockKeys = tc.keys
+		cz, _, err := parse(c)
+		if tc.err != "" {
+			if err == nil {
+				t.Errorf("%q %q: zones %v, want error %q", tc.keys, tc.input, cz.Zones, tc.err)
+			} else if !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%q %q: error %q, want it to contain %q", tc.keys, tc.input, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q %q: %v", tc.keys, tc.input, err)
+			continue
+		}
+		if strings.Join(cz.Zones, " ") != strings.Join(tc.want, " ") {
+			t.Errorf("%q %q: zones %v, want %v", tc.keys, tc.input, cz.Zones, tc.want)
+		}
+	}
+}
+
+// TestParseOwnerID checks the owner id limits against the ownership TXT
+// record they protect: the longest owner id with the longest namespace/name
+// makes a value of exactly 255 octets, which packs in one character-string,
+// and every accepted character survives ExternalDNS's parsing of the labels
+// (split at ',', then at '=').
+func TestParseOwnerID(t *testing.T) {
+	key := strings.Repeat("n", 63) + "/" + strings.Repeat("s", 63)
+	if len(key) != maxServiceKey {
+		t.Fatalf("namespace/name of %d characters, maxServiceKey %d", len(key), maxServiceKey)
+	}
+	if maxOwnerIDLen != 56 {
+		t.Errorf("maxOwnerIDLen %d, want 255 - 41 - 31 - 127 = 56", maxOwnerIDLen)
+	}
+	longest := strings.Repeat("o", maxOwnerIDLen)
+	if checkOwnerID(longest) != nil || checkOwnerID(longest+"o") == nil {
+		t.Errorf("owner ids of %d and %d characters: %v, %v", maxOwnerIDLen, maxOwnerIDLen+1, checkOwnerID(longest), checkOwnerID(longest+"o"))
+	}
+	v := table.OwnershipTXT(longest, key)
+	if len(v) != 255 {
+		t.Fatalf("ownership TXT of %d octets with the longest owner id and namespace/name, want 255: %s", len(v), v)
+	}
+	txt := &dns.TXT{Hdr: dns.RR_Header{Name: "a.example.org.", Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: 60}, Txt: []string{v}}
+	if _, err := (&dns.Msg{Answer: []dns.RR{txt}}).Pack(); err != nil {
+		t.Errorf("ownership TXT of 255 octets does not pack: %v", err)
+	}
+	txt.Txt = []string{table.OwnershipTXT(longest+"o", key)}
+	if _, err := (&dns.Msg{Answer: []dns.RR{txt}}).Pack(); err == nil {
+		t.Errorf("ownership TXT of 256 octets packs: the limit is not where it should be")
+	}
+
+	for b := 0; b < 256; b++ {
+		id := "a" + string(rune(b)) + "b"
+		err := checkOwnerID(id)
+		want := b > ' ' && b < 0x7f && !strings.ContainsRune(`,="\`, rune(b))
+		if (err == nil) != want {
+			t.Errorf("owner id %q: error %v, want accepted %v", id, err, want)
+		}
+		if err != nil {
+			continue
+		}
+		labels := map[string]string{}
+		for _, tok := range strings.Split(table.OwnershipTXT(id, "ns/name"), ",") {
+			if kv := strings.Split(tok, "="); len(kv) == 2 {
+				labels[kv[0]] = kv[1]
+			}
+		}
+		if labels["external-dns/owner"] != id || labels["heritage"] != "external-dns" || labels["external-dns/resource"] != "service/ns/name" {
+			t.Errorf("owner id %q: ExternalDNS reads the labels %q", id, labels)
 		}
 	}
 }
