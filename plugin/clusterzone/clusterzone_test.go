@@ -117,6 +117,9 @@ var serveTests = []test.Case{
 	// Wildcards (RFC 4592): synthesized under the query name; an explicit name wins.
 	{Qname: "foo.apps.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("foo.apps.example.org. 300 IN A 192.0.2.12")}},
 	{Qname: "x.y.apps.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("x.y.apps.example.org. 300 IN A 192.0.2.12")}},
+	// An escaped dot belongs to its label: x\.apps is one label under example.org., where no wildcard is.
+	{Qname: `x\.apps.example.org.`, Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
+	{Qname: `y\.z.apps.example.org.`, Qtype: dns.TypeA, Answer: []dns.RR{test.A(`y\.z.apps.example.org. 300 IN A 192.0.2.12`)}},
 	{Qname: "foo.apps.example.org.", Qtype: dns.TypeAAAA, Ns: []dns.RR{test.SOA(soa)}},
 	{Qname: "host.apps.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("host.apps.example.org. 300 IN A 192.0.2.12")}},
 	{Qname: "apps.example.org.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soa)}},
