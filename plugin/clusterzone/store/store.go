@@ -168,12 +168,12 @@ func (s *Store) apply(key string, res *translate.Result) table.Change {
 		rs := table.RecordSet{
 			Name: ep.Name, TTL: ep.TTL, DualStack: ep.DualStack,
 			External: s.resolve(ep.External),
-			Internal: s.resolve(ep.Internal),
+			Internal: ep.Internal,
 			Aliases:  ep.External.Hostnames,
 		}
 		sets = append(sets, rs)
 	}
-	return s.table.Apply(table.Owner{Key: key, Created: res.Created}, sets)
+	return s.table.Apply(table.Owner{Key: key, Created: res.Created.Unix()}, sets)
 }
 
 func (s *Store) resolve(a translate.Addrs) []netip.Addr {

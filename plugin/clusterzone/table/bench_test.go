@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"runtime"
 	"testing"
-	"time"
 
 	"github.com/miekg/dns"
 )
@@ -27,7 +26,7 @@ const benchZone = "example.org."
 const longWildcard = "*.ingress.eu-west-1.prod.cluster-42.example.org."
 
 func benchOwner(i int) Owner {
-	return Owner{Key: fmt.Sprintf("bench/svc%d", i), Created: time.Unix(int64(1700000000+i), 0)}
+	return Owner{Key: fmt.Sprintf("bench/svc%d", i), Created: int64(1700000000 + i)}
 }
 
 func benchName(i, gen int) string {

@@ -9,7 +9,7 @@ import (
 
 // serialApply publishes one address for s<i>.example.org.
 func serialApply(tb *Table, i int) Change {
-	return tb.Apply(Owner{Key: fmt.Sprintf("n/s%d", i), Created: time.Unix(1, 0)}, []RecordSet{{
+	return tb.Apply(Owner{Key: fmt.Sprintf("n/s%d", i), Created: 1}, []RecordSet{{
 		Name: fmt.Sprintf("s%d.example.org.", i), TTL: 60,
 		External: []netip.Addr{netip.MustParseAddr(fmt.Sprintf("192.0.2.%d", i%250+1))},
 	}})

@@ -51,15 +51,17 @@ func (v View) String() string {
 // Owner identifies the Service that publishes a record set.
 type Owner struct {
 	// Key is "namespace/name".
-	Key     string
-	Created time.Time
+	Key string
+	// Created is the Service's creation time in Unix seconds (the
+	// precision of Kubernetes' creationTimestamp).
+	Created int64
 }
 
 // before reports whether o wins a name over p: the older Service, then the
 // smaller namespace/name.
 func (o Owner) before(p Owner) bool {
-	if !o.Created.Equal(p.Created) {
-		return o.Created.Before(p.Created)
+	if o.Created != p.Created {
+		return o.Created < p.Created
 	}
 	return o.Key < p.Key
 }
@@ -67,15 +69,15 @@ func (o Owner) before(p Owner) bool {
 // RecordSet is what one Service publishes at one name, addresses resolved.
 type RecordSet struct {
 	// Name is the lower-case FQDN, possibly a wildcard ("*.apps.example.org.").
-	Name     string
-	TTL      uint32
-	External []netip.Addr
-	Internal []netip.Addr
+	Name string
+	TTL  uint32
+	// DualStack is set when the Service asks for a dual-stack load balancer.
+	DualStack bool
+	External  []netip.Addr
+	Internal  []netip.Addr
 	// Aliases are load-balancer hostnames the External addresses came from
 	// (kept for the Route 53 mirror, which writes ALIAS records to them).
 	Aliases []string
-	// DualStack is set when the Service asks for a dual-stack load balancer.
-	DualStack bool
 }
 
 // equal reports whether two record sets publish the same thing.
@@ -392,7 +394,7 @@ func (t *Table) claim(owner Owner, s RecordSet) (bool, []Conflict) {
 	if i >= 0 {
 		prevEntry = n.claims[i]
 	}
-	if prevEntry != nil && prevEntry.Set.equal(s) && prevEntry.Owner.Created.Equal(owner.Created) {
+	if prevEntry != nil && prevEntry.Set.equal(s) && prevEntry.Owner.Created == owner.Created {
 		return false, nil
 	}
 	e := &Entry{Owner: owner, Set: s}

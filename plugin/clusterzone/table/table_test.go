@@ -16,7 +16,7 @@ func set(name string, ext ...string) RecordSet {
 	return s
 }
 
-func owner(key string, created int64) Owner { return Owner{Key: key, Created: time.Unix(created, 0)} }
+func owner(key string, created int64) Owner { return Owner{Key: key, Created: created} }
 
 func TestApplyAndLookup(t *testing.T) {
 	tb := New([]string{"example.org."}, "me")

@@ -84,19 +84,20 @@ type Addrs struct {
 // Empty reports whether a holds no address at all.
 func (a Addrs) Empty() bool { return len(a.IPs) == 0 && len(a.Hostnames) == 0 }
 
-// Endpoint is one name a Service publishes.
+// Endpoint is one name a Service publishes. Endpoints of one Result may
+// share their address slices: they are read-only.
 type Endpoint struct {
 	// Name is the lower-case FQDN; it may start with "*." (a wildcard).
 	Name string
 	TTL  uint32
+	// DualStack is set when the Service asks its load balancer for both
+	// address families (the AWS ip-address-type annotation).
+	DualStack bool
 	// External are the addresses published to external clients: load
 	// balancer ingress, external IPs, or the target annotation.
 	External Addrs
 	// Internal are the cluster-internal addresses: every ClusterIP.
-	Internal Addrs
-	// DualStack is set when the Service asks its load balancer for both
-	// address families (the AWS ip-address-type annotation).
-	DualStack bool
+	Internal []netip.Addr
 }
 
 // Problem is one piece of invalid input that was dropped.
@@ -138,7 +139,7 @@ func (r *Result) Equal(o *Result) bool {
 
 func (e Endpoint) equal(o Endpoint) bool {
 	return e.Name == o.Name && e.TTL == o.TTL && e.DualStack == o.DualStack &&
-		e.External.equal(o.External) && e.Internal.equal(o.Internal)
+		e.External.equal(o.External) && slices.Equal(e.Internal, o.Internal)
 }
 
 func (a Addrs) equal(o Addrs) bool {
@@ -228,8 +229,11 @@ func Service(svc *corev1.Service, opts Options) Result {
 			seen[name] = len(r.Endpoints)
 			r.Endpoints = append(r.Endpoints, Endpoint{
 				Name: name, TTL: ttl, DualStack: dual,
-				External: Addrs{IPs: append([]netip.Addr(nil), ext.IPs...), Hostnames: append([]string(nil), ext.Hostnames...)},
-				Internal: Addrs{IPs: append([]netip.Addr(nil), internal.IPs...)},
+				// Shared, not copied (a Service's names usually carry the
+				// same addresses), and clipped: the merge above appends to
+				// a new array.
+				External: Addrs{IPs: slices.Clip(ext.IPs), Hostnames: slices.Clip(ext.Hostnames)},
+				Internal: slices.Clip(internal.IPs),
 			})
 		}
 	}

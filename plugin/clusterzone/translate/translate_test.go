@@ -44,7 +44,7 @@ func lb(ns string, ann map[string]string) *corev1.Service {
 
 func TestService(t *testing.T) {
 	ext := Addrs{IPs: ips("192.0.2.10", "2001:db8::10"), Hostnames: []string{"k8s-web.elb.us-east-1.amazonaws.com."}}
-	internal := Addrs{IPs: ips("10.96.0.10", "fd00:10:96::a")}
+	internal := ips("10.96.0.10", "fd00:10:96::a")
 	tests := []struct {
 		name     string
 		svc      *corev1.Service
@@ -73,7 +73,7 @@ func TestService(t *testing.T) {
 		{
 			name: "internal-hostname publishes both ClusterIPs in every view",
 			svc:  lb("shop", map[string]string{PrefixAlpha + "internal-hostname": "web.internal.example.org"}),
-			want: []Endpoint{{Name: "web.internal.example.org.", TTL: 60, External: internal, Internal: internal}},
+			want: []Endpoint{{Name: "web.internal.example.org.", TTL: 60, External: Addrs{IPs: internal}, Internal: internal}},
 		},
 		{
 			name: "ttl in seconds",
@@ -223,7 +223,7 @@ func TestServiceAddresses(t *testing.T) {
 		svc := lb("n", ann)
 		svc.Status = corev1.ServiceStatus{}
 		r := Service(svc, opts)
-		if len(r.Endpoints) != 1 || !r.Endpoints[0].External.Empty() || len(r.Endpoints[0].Internal.IPs) != 2 {
+		if len(r.Endpoints) != 1 || !r.Endpoints[0].External.Empty() || len(r.Endpoints[0].Internal) != 2 {
 			t.Errorf("endpoints %+v", r.Endpoints)
 		}
 	})

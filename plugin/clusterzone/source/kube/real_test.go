@@ -135,7 +135,7 @@ func TestRealAPIServer(t *testing.T) {
 	// UID (for Events) and the creation time (for conflicts).
 	got := selSink.get(ns + "/pre")
 	if got.UID != string(pre.UID) || !got.Created.Equal(pre.CreationTimestamp.Time) || !slices.Equal(names(got), []string{"pre.example.org."}) ||
-		len(got.Endpoints[0].Internal.IPs) != 2 || got.Endpoints[0].Internal.IPs[0].String() != pre.Spec.ClusterIPs[0] {
+		len(got.Endpoints[0].Internal) != 2 || got.Endpoints[0].Internal[0].String() != pre.Spec.ClusterIPs[0] {
 		t.Errorf("sink got %+v for %+v", got, pre)
 	}
 

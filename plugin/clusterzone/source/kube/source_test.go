@@ -211,7 +211,7 @@ func TestInitialListThenSynced(t *testing.T) {
 	// The sink gets the translation (the informer's cache holds nothing else).
 	res := sink.get("a/one")
 	if res.UID != "uid-a-one" || len(res.Endpoints) != 1 || res.Endpoints[0].Name != "one.example.org." ||
-		fmt.Sprint(res.Endpoints[0].Internal.IPs) != "[10.0.0.1 fd00::1]" {
+		fmt.Sprint(res.Endpoints[0].Internal) != "[10.0.0.1 fd00::1]" {
 		t.Errorf("sink got %+v, want one.example.org. with both ClusterIPs and the UID", res)
 	}
 

@@ -70,7 +70,7 @@ func TestTransformer(t *testing.T) {
 	ep := got.Endpoints[0]
 	if ep.Name != "web.example.org." || ep.TTL != 60 || !ep.DualStack ||
 		fmt.Sprint(ep.External.IPs) != "[192.0.2.1 198.51.100.7]" || !slices.Equal(ep.External.Hostnames, []string{"abc.elb.us-east-1.amazonaws.com."}) ||
-		fmt.Sprint(ep.Internal.IPs) != "[10.96.0.10 fd00:10:96::a]" {
+		fmt.Sprint(ep.Internal) != "[10.96.0.10 fd00:10:96::a]" {
 		t.Errorf("endpoint %+v", ep)
 	}
 
