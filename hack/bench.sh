@@ -23,7 +23,7 @@
 # Knobs (environment): BENCH_OUT, BENCH_COUNT (Go benchmark repetitions, 6),
 # BENCH_ROUNDS (3), BENCH_SECONDS (10, per throughput run),
 # BENCH_LATENCY_SECONDS (5), BENCH_LATENCY_QPS (0: half the lowest QPS),
-# BENCH_NAMES (10000), BENCH_UPDATES (300), BENCH_SCALES
+# BENCH_NAMES (10000), BENCH_UPDATES (1500), BENCH_SCALES
 # (1000,10000,100000), BENCH_ONLY (any of: go serve propagation heap).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,7 +36,7 @@ secs=${BENCH_SECONDS:-10}
 lsecs=${BENCH_LATENCY_SECONDS:-5}
 lqps=${BENCH_LATENCY_QPS:-0}
 names=${BENCH_NAMES:-10000}
-updates=${BENCH_UPDATES:-300}
+updates=${BENCH_UPDATES:-1500}
 scales=${BENCH_SCALES:-1000,10000,100000}
 only=${BENCH_ONLY:-go serve propagation heap}
 export CLUSTERZONE_CACHE=${CLUSTERZONE_CACHE:-$top/.cache}

@@ -18,7 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-var propUpdates = flag.Int("updates", 300, "BenchmarkPropagation: updates per iteration; two in three change the load-balancer IP (measured on clusterzone and k8s_external), one in three the hostname annotation (clusterzone only)")
+var propUpdates = flag.Int("updates", 1500, "BenchmarkPropagation: updates per iteration; two in three change the load-balancer IP (measured on clusterzone and k8s_external), one in three the hostname annotation (clusterzone only)")
 
 const (
 	hostnameAnn = "external-dns.alpha.kubernetes.io/hostname"
@@ -155,17 +155,26 @@ func BenchmarkPropagation(b *testing.B) {
 			}
 			var wg sync.WaitGroup
 			var zs, ks seen
-			wg.Add(1)
-			go func() {
+			pollZ := func() {
 				defer wg.Done()
 				zs.at, zs.polls, zs.err = pz.waitFor(fmt.Sprintf("prop-%d.example.org.", host), dns.TypeA, want, pollInterval, 10*time.Second)
-			}()
+			}
+			pollK := func() {
+				defer wg.Done()
+				ks.at, ks.polls, ks.err = pk.waitFor(k8sName, dns.TypeA, want, pollInterval, 10*time.Second)
+			}
+			// Which poller starts first alternates, so that neither server
+			// is favoured by the order the goroutines are scheduled in.
+			polls := []func(){pollZ}
 			if kind == "lb-ip" {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					ks.at, ks.polls, ks.err = pk.waitFor(k8sName, dns.TypeA, want, pollInterval, 10*time.Second)
-				}()
+				polls = append(polls, pollK)
+				if ip%2 == 0 {
+					polls[0], polls[1] = pollK, pollZ
+				}
+			}
+			wg.Add(len(polls))
+			for _, p := range polls {
+				go p()
 			}
 			wg.Wait()
 			if zs.err != nil {

@@ -3,7 +3,6 @@ package kube
 import (
 	"context"
 	"errors"
-	"io"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,14 +33,21 @@ type Sink interface {
 }
 
 // Source watches Services on the API server, translates them and feeds a Sink.
+//
+// It runs one client-go informer per namespace (one for all namespaces
+// unless restricted), made with cache.NewInformerWithOptions rather than a
+// shared informer: its handler is called in the goroutine that updates the
+// informer's cache, as the watch event is processed, instead of being handed
+// to a listener goroutine (two goroutine hand-offs that delay an answer on a
+// busy machine). Nothing else in the process shares these informers.
 type Source struct {
-	sink       Sink
-	scope      string
-	informers  []cache.SharedIndexInformer
-	registered []cache.ResourceEventHandlerRegistration
+	sink        Sink
+	scope       string
+	controllers []cache.Controller
 
-	mu      sync.Mutex // serializes calls to sink
-	running atomic.Bool
+	mu       sync.Mutex // serializes calls to sink
+	upserted int        // Services added and not deleted (for the log)
+	running  atomic.Bool
 	synced  atomic.Bool
 }
 
@@ -62,51 +68,45 @@ func New(cfg Config, client kubernetes.Interface, opts translate.Options, sink S
 		s.scope += " with labels " + selector
 	}
 
-	handler := cache.ResourceEventHandlerFuncs{
+	handler := cache.ResourceEventHandlerDetailedFuncs{
 		AddFunc:    s.onAdd,
 		UpdateFunc: s.onUpdate,
 		DeleteFunc: s.onDelete,
 	}
 	for _, ns := range namespaces {
-		inf := newInformer(client, ns, selector)
-		// Neither call can fail before the informer has started.
-		if err := inf.SetTransform(Transformer(opts)); err != nil {
-			log.Errorf("Failed to set the Service transform: %v", err)
-		}
-		if err := inf.SetWatchErrorHandlerWithContext(watchErrorHandler); err != nil {
-			log.Errorf("Failed to set the watch error handler: %v", err)
-		}
-		reg, err := inf.AddEventHandler(handler)
-		if err != nil {
-			log.Errorf("Failed to add the Service event handler: %v", err)
-			continue
-		}
-		s.informers = append(s.informers, inf)
-		s.registered = append(s.registered, reg)
+		_, ctrl := cache.NewInformerWithOptions(cache.InformerOptions{
+			ListerWatcher: listWatch(client, ns, selector),
+			ObjectType:    &corev1.Service{},
+			Handler:       handler,
+			ResyncPeriod:  0,
+			Transform:     Transformer(opts),
+		})
+		s.controllers = append(s.controllers, ctrl)
 	}
 	return s
 }
 
-// newInformer returns a shared informer on the Services of namespace ns
-// (metav1.NamespaceAll for all) that match selector, with no periodic
-// resync. It uses client-go's watch-list (streaming) semantics unless the
-// client says it does not support them.
-func newInformer(client kubernetes.Interface, ns, selector string) cache.SharedIndexInformer {
+// listWatch lists and watches the Services of namespace ns
+// (metav1.NamespaceAll for all) that match selector, with client-go's
+// watch-list (streaming) semantics unless the client says it does not
+// support them. A list or watch request that fails is logged here; the
+// reflector retries it with backoff, and the Sink keeps its state meanwhile.
+func listWatch(client kubernetes.Interface, ns, selector string) cache.ListerWatcher {
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
 			opts.LabelSelector = selector
-			return client.CoreV1().Services(ns).List(ctx, opts)
+			out, err := client.CoreV1().Services(ns).List(ctx, opts)
+			logRequestError("list", err)
+			return out, err
 		},
 		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
 			opts.LabelSelector = selector
-			return client.CoreV1().Services(ns).Watch(ctx, opts)
+			out, err := client.CoreV1().Services(ns).Watch(ctx, opts)
+			logRequestError("watch", err)
+			return out, err
 		},
 	}
-	return cache.NewSharedIndexInformerWithOptions(
-		cache.ToListWatcherWithWatchListSemantics(lw, client),
-		&corev1.Service{},
-		cache.SharedIndexInformerOptions{ResyncPeriod: 0, ObjectDescription: "services"},
-	)
+	return cache.ToListWatcherWithWatchListSemantics(lw, client)
 }
 
 // Run starts the informers, calls the Sink's MarkSynced once every informer
@@ -118,30 +118,29 @@ func (s *Source) Run(ctx context.Context) {
 		return
 	}
 	var wg sync.WaitGroup
-	for _, inf := range s.informers {
+	for _, ctrl := range s.controllers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			inf.RunWithContext(ctx)
+			ctrl.RunWithContext(ctx)
 		}()
 	}
 	defer wg.Wait()
 
-	synced := make([]cache.InformerSynced, len(s.registered))
-	for i, reg := range s.registered {
-		synced[i] = reg.HasSynced
+	// A controller has synced once its first full list has been processed,
+	// which here means delivered to the Sink (the handler runs in Process).
+	synced := make([]cache.InformerSynced, len(s.controllers))
+	for i, ctrl := range s.controllers {
+		synced[i] = ctrl.HasSynced
 	}
 	log.Infof("Watching Services in %s", s.scope)
 	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
 		return // ctx done before the first sync
 	}
-	n := 0
-	for _, inf := range s.informers {
-		n += len(inf.GetStore().ListKeys())
-	}
 	s.mu.Lock()
 	s.synced.Store(true)
 	s.sink.MarkSynced()
+	n := s.upserted
 	s.mu.Unlock()
 	log.Infof("Synced %d Services in %s", n, s.scope)
 	<-ctx.Done()
@@ -151,15 +150,20 @@ func (s *Source) Run(ctx context.Context) {
 // delivered to the Sink.
 func (s *Source) HasSynced() bool { return s.synced.Load() }
 
-func (s *Source) onAdd(obj interface{}) {
+func (s *Source) onAdd(obj interface{}, _ bool) {
 	if t, ok := obj.(*Translated); ok {
-		s.upsert(t.Result())
+		s.mu.Lock()
+		s.upserted++
+		s.sink.Upsert(t.Result())
+		s.mu.Unlock()
 	}
 }
 
 func (s *Source) onUpdate(_, obj interface{}) {
 	if t, ok := obj.(*Translated); ok {
-		s.upsert(t.Result())
+		s.mu.Lock()
+		s.sink.Upsert(t.Result())
+		s.mu.Unlock()
 	}
 }
 
@@ -174,25 +178,21 @@ func (s *Source) onDelete(obj interface{}) {
 		return
 	}
 	s.mu.Lock()
+	s.upserted--
 	s.sink.Delete(key)
 	s.mu.Unlock()
 }
 
-func (s *Source) upsert(res *translate.Result) {
-	s.mu.Lock()
-	s.sink.Upsert(res)
-	s.mu.Unlock()
-}
-
-// watchErrorHandler logs list and watch errors. The reflector retries by
-// itself with backoff; the Sink keeps its state meanwhile.
-func watchErrorHandler(_ context.Context, _ *cache.Reflector, err error) {
+// logRequestError logs a failed list or watch request (verb); nil is not
+// logged. The reflector retries with backoff and the Sink keeps its state.
+func logRequestError(verb string, err error) {
 	switch {
+	case err == nil:
+	case errors.Is(err, context.Canceled):
+		// Stopping.
 	case apierrors.IsResourceExpired(err) || apierrors.IsGone(err):
-		log.Debugf("Service watch closed, re-listing: %v", err)
-	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-		log.Debugf("Service watch closed: %v", err)
+		log.Debugf("Service %s: %v (re-listing)", verb, err)
 	default:
-		log.Warningf("Failed to list or watch Services (retrying): %v", err)
+		log.Warningf("Failed to %s Services (retrying): %v", verb, err)
 	}
 }

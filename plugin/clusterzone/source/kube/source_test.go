@@ -358,8 +358,8 @@ func TestDeletedFinalStateUnknown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.onAdd(translated)
-	s.onAdd(service("ns", "raw", nil, nil)) // not translated: not for the sink
+	s.onAdd(translated, false)
+	s.onAdd(service("ns", "raw", nil, nil), false) // not translated: not for the sink
 	s.onDelete(cache.DeletedFinalStateUnknown{Key: "ns/gone", Obj: service("ns", "gone", nil, nil)})
 	s.onDelete(cache.DeletedFinalStateUnknown{Key: "ns/unknown"}) // no object at all
 	s.onDelete("something else")
@@ -487,7 +487,7 @@ func TestRunStopsBeforeSync(t *testing.T) {
 
 func TestScope(t *testing.T) {
 	s := New(Config{Namespaces: []string{"b", "a"}, Labels: "x=y"}, fake.NewClientset(), testOpts, newRecSink())
-	if !strings.Contains(s.scope, "namespaces a,b") || !strings.Contains(s.scope, "x=y") || len(s.informers) != 2 {
-		t.Errorf("scope %q with %d informers", s.scope, len(s.informers))
+	if !strings.Contains(s.scope, "namespaces a,b") || !strings.Contains(s.scope, "x=y") || len(s.controllers) != 2 {
+		t.Errorf("scope %q with %d informers", s.scope, len(s.controllers))
 	}
 }
