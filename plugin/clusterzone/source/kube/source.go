@@ -48,7 +48,7 @@ type Source struct {
 	mu       sync.Mutex // serializes calls to sink
 	upserted int        // Services added and not deleted (for the log)
 	running  atomic.Bool
-	synced  atomic.Bool
+	synced   atomic.Bool
 }
 
 // New returns a Source for cfg that lists and watches through client,
