@@ -87,13 +87,18 @@ func (s RecordSet) equal(o RecordSet) bool {
 		strings.Join(s.Aliases, ",") == strings.Join(o.Aliases, ",")
 }
 
-// Entry is a published record set with its owner. Entries are immutable
-// once in the table: readers may keep them. An entry holds addresses, not
+// Entry is a published record set with its owner. Its exported fields are
+// immutable once in the table: readers may keep entries. An entry holds addresses, not
 // DNS records: the records are built when asked for (Records, All), which
 // keeps a name's cost in memory to the entry and its map slot.
 type Entry struct {
 	Owner Owner
 	Set   RecordSet
+	// sole is set when this is the only name its owner claims (what
+	// almost every Service has): a change of that Service then finds its
+	// names from here, without a lookup in byOwner. Written under the
+	// table's write lock only, never read by readers.
+	sole bool
 }
 
 // addrs appends the distinct addresses of view v to dst, sorted (IPv4
@@ -314,7 +319,20 @@ func (t *Table) Apply(owner Owner, sets []RecordSet) Change {
 	t.mu.Lock()
 	var ch Change
 	var changed []string
-	old := t.byOwner[owner.Key]
+	// The owner's names before this change: when it claims exactly the one
+	// name it claims again, its entry there says so, and the lookup in
+	// byOwner (a cache miss or two in a large table) is not needed.
+	old, found := "", false
+	if len(sets) == 1 {
+		if n := t.names[sets[0].Name]; n != nil {
+			if i := n.claimOf(owner.Key); i >= 0 && n.claims[i].sole {
+				old, found = sets[0].Name, true
+			}
+		}
+	}
+	if !found {
+		old = t.byOwner[owner.Key]
+	}
 	for rest := old; rest != ""; {
 		var name string
 		name, rest, _ = strings.Cut(rest, nameSep)
@@ -328,7 +346,7 @@ func (t *Table) Apply(owner Owner, sets []RecordSet) Change {
 		var name string
 		name, rest, _ = strings.Cut(rest, nameSep)
 		sameNames = sameNames && name == s.Name
-		won, conflicts := t.claim(owner, s)
+		won, conflicts := t.claim(owner, s, len(sets) == 1)
 		if won {
 			changed = append(changed, s.Name)
 		}
@@ -379,7 +397,8 @@ func (t *Table) Owners() []string {
 // claim adds or replaces owner's record set at s.Name. It reports whether the
 // published records at the name changed, and the conflicts this claim made:
 // owner losing the name, or the claimants owner took it from.
-func (t *Table) claim(owner Owner, s RecordSet) (bool, []Conflict) {
+// sole tells whether s is the only record set of owner.
+func (t *Table) claim(owner Owner, s RecordSet, sole bool) (bool, []Conflict) {
 	n := t.names[s.Name]
 	if n == nil {
 		n = &node{}
@@ -395,9 +414,10 @@ func (t *Table) claim(owner Owner, s RecordSet) (bool, []Conflict) {
 		prevEntry = n.claims[i]
 	}
 	if prevEntry != nil && prevEntry.Set.equal(s) && prevEntry.Owner.Created == owner.Created {
+		prevEntry.sole = sole // the owner may have gained or lost other names
 		return false, nil
 	}
-	e := &Entry{Owner: owner, Set: s}
+	e := &Entry{Owner: owner, Set: s, sole: sole}
 	if i >= 0 {
 		n.claims[i] = e
 	} else {

@@ -2,6 +2,7 @@ package table
 
 import (
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -184,5 +185,41 @@ func TestSerialNeverGoesBack(t *testing.T) {
 	}
 	if last < uint32(now.Unix()) {
 		t.Errorf("serial %d is not time-based (now %d)", last, now.Unix())
+	}
+}
+
+// TestOwnerNames follows one owner through changes of its names, so that the
+// shortcut for an owner with a single name (no byOwner lookup) never forgets
+// a name it had.
+func TestOwnerNames(t *testing.T) {
+	tb := New([]string{"example.org."}, "me")
+	o := owner("ns/web", 1)
+	exists := func(name string) bool { return tb.Lookup("example.org.", name).Entry != nil }
+	steps := []struct {
+		sets []RecordSet
+		want []string // the names published afterwards
+	}{
+		{[]RecordSet{set("x.example.org.", "192.0.2.1")}, []string{"x.example.org."}},
+		{[]RecordSet{set("x.example.org.", "192.0.2.1"), set("y.example.org.", "192.0.2.1")}, []string{"x.example.org.", "y.example.org."}},
+		{[]RecordSet{set("x.example.org.", "192.0.2.2")}, []string{"x.example.org."}},
+		{[]RecordSet{set("x.example.org.", "192.0.2.3")}, []string{"x.example.org."}},
+		{[]RecordSet{set("x.example.org.", "192.0.2.3"), set("y.example.org.", "192.0.2.3")}, []string{"x.example.org.", "y.example.org."}},
+		{[]RecordSet{set("x.example.org.", "192.0.2.3")}, []string{"x.example.org."}},
+		{[]RecordSet{set("z.example.org.", "192.0.2.3")}, []string{"z.example.org."}},
+	}
+	for i, st := range steps {
+		tb.Apply(o, st.sets)
+		for _, name := range []string{"x.example.org.", "y.example.org.", "z.example.org."} {
+			if want := slices.Contains(st.want, name); exists(name) != want {
+				t.Errorf("step %d: %s published %v, want %v", i, name, exists(name), want)
+			}
+		}
+		if tb.Len() != len(st.want) {
+			t.Errorf("step %d: %d names, want %d", i, tb.Len(), len(st.want))
+		}
+	}
+	tb.Delete("ns/web")
+	if tb.Len() != 0 || tb.OwnerCount() != 0 || len(tb.names) != 0 {
+		t.Errorf("after delete: %d names, %d owners, %v", tb.Len(), tb.OwnerCount(), tb.names)
 	}
 }
