@@ -31,40 +31,45 @@ type Clusterzone struct {
 	Fall  fall.F
 
 	view    table.View
-	nsLabel string       // NS name relative to each zone ("ns1"), or "" when nsName is absolute
-	nsName  string       // absolute NS name, when configured outside the zones
-	nsAddrs []netip.Addr // glue
+	nsAddrs []netip.Addr          // glue
+	names   map[string]zoneNames // per zone, set by setNS
 
 	shared *shared
 	notify *notifier
 }
 
-// setNS sets the NS name and its addresses; the default is ns1.<zone> with
-// no addresses (a Service may publish them, or configure `ns`).
+// zoneNames are the names a zone's SOA and NS records carry, made once
+// (negative answers carry the SOA).
+type zoneNames struct {
+	ns   string // the NS name
+	mbox string // the SOA mailbox, hostmaster.<zone>
+}
+
+// setNS sets the NS name of every zone and its addresses; the default is
+// ns1.<zone> with no addresses (a Service may publish them, or configure
+// `ns`). With one zone, a name inside it stands for that label in the zone;
+// otherwise the name is the NS name of every zone as it is.
 func (cz *Clusterzone) setNS(name string, addrs []netip.Addr) {
 	cz.nsAddrs = addrs
-	if name == "" {
-		cz.nsLabel = "ns1"
-		return
-	}
-	for _, z := range cz.Zones {
-		if dns.IsSubDomain(z, name) && name != z {
-			cz.nsLabel = strings.TrimSuffix(name, "."+z)
-			if len(cz.Zones) == 1 {
-				return
-			}
+	label, absolute := "ns1", ""
+	if name != "" {
+		label, absolute = "", name
+		if len(cz.Zones) == 1 && dns.IsSubDomain(cz.Zones[0], name) && name != cz.Zones[0] {
+			label, absolute = strings.TrimSuffix(name, "."+cz.Zones[0]), ""
 		}
 	}
-	cz.nsLabel, cz.nsName = "", name
+	cz.names = make(map[string]zoneNames, len(cz.Zones))
+	for _, z := range cz.Zones {
+		ns := absolute
+		if label != "" {
+			ns = label + "." + z
+		}
+		cz.names[z] = zoneNames{ns: ns, mbox: "hostmaster." + z}
+	}
 }
 
 // nsFor returns the NS name of zone.
-func (cz *Clusterzone) nsFor(zone string) string {
-	if cz.nsLabel != "" {
-		return cz.nsLabel + "." + zone
-	}
-	return cz.nsName
-}
+func (cz *Clusterzone) nsFor(zone string) string { return cz.names[zone].ns }
 
 // ServeDNS implements the plugin.Handler interface.
 func (cz *Clusterzone) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
@@ -119,7 +124,7 @@ func (cz *Clusterzone) lookup(t *table.Table, zone, qname string, qtype uint16) 
 			return []dns.RR{cz.ns(zone)}, true
 		}
 	}
-	if qname == cz.nsFor(zone) && len(cz.nsAddrs) > 0 {
+	if len(cz.nsAddrs) > 0 && qname == cz.nsFor(zone) {
 		return filterType(cz.glue(zone), qtype), true
 	}
 	a := t.Lookup(zone, qname)
@@ -157,7 +162,7 @@ func (cz *Clusterzone) soaWith(zone string, serial uint32) dns.RR {
 	return &dns.SOA{
 		Hdr:     dns.RR_Header{Name: zone, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: ttl},
 		Ns:      cz.nsFor(zone),
-		Mbox:    "hostmaster." + zone,
+		Mbox:    cz.names[zone].mbox,
 		Serial:  serial,
 		Refresh: soaRefresh,
 		Retry:   soaRetry,

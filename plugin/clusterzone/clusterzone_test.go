@@ -81,7 +81,7 @@ func newTestPlugin(t testing.TB, yaml string, v table.View) *Clusterzone {
 	st.MarkSynced()
 	cz := &Clusterzone{Zones: zones, view: v, Next: test.NextHandler(dns.RcodeRefused, nil)}
 	cz.setNS("ns1.example.org.", []netip.Addr{netip.MustParseAddr("127.0.0.1")})
-	cz.shared = &shared{cfg: sharedConfig{translate: opts, ownerID: "test"}, store: st, started: true}
+	cz.shared = sharedWith(sharedConfig{translate: opts, ownerID: "test"}, st)
 	return cz
 }
 
@@ -196,7 +196,7 @@ func TestServeDNSNotReady(t *testing.T) {
 	zones := []string{"example.org."}
 	opts := translate.Options{Zones: zones, DefaultTTL: 60}
 	st := store.New(opts, table.New(zones, "test"), nil, nil)
-	cz := &Clusterzone{Zones: zones, shared: &shared{cfg: sharedConfig{translate: opts}, store: st}}
+	cz := &Clusterzone{Zones: zones, shared: sharedWith(sharedConfig{translate: opts}, st)}
 	rec := dnstest.NewRecorder(&test.ResponseWriter{})
 	code, _ := cz.ServeDNS(context.Background(), rec, (&test.Case{Qname: "nope.example.org.", Qtype: dns.TypeA}).Msg())
 	if code != dns.RcodeServerFailure {
@@ -233,4 +233,11 @@ func TestSerialMovesOnChange(t *testing.T) {
 func upsert(st *store.Store, svc *corev1.Service) {
 	res := translate.Service(svc, st.Options())
 	st.Upsert(&res)
+}
+
+// sharedWith returns started shared state that serves st.
+func sharedWith(cfg sharedConfig, st *store.Store) *shared {
+	s := &shared{cfg: cfg, started: true}
+	s.store.Store(st)
+	return s
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/resolver"
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/route53"
@@ -34,7 +35,7 @@ type shared struct {
 	cancel  context.CancelFunc
 	done    sync.WaitGroup
 
-	store    *store.Store
+	store    atomic.Pointer[store.Store] // read on every query: no lock
 	resolver *resolver.Resolver
 	mirror   *route53.Mirror
 }
@@ -65,11 +66,7 @@ func (s *shared) addZones(zones []string) {
 }
 
 // Store returns the store once started, nil before.
-func (s *shared) Store() *store.Store {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.store
-}
+func (s *shared) Store() *store.Store { return s.store.Load() }
 
 // start starts the source (once, whichever block starts first).
 func (s *shared) start() error {
@@ -146,7 +143,8 @@ func (s *shared) start() error {
 			return err
 		}
 	}
-	s.store, s.resolver, s.cancel, s.started = st, res, cancel, true
+	s.resolver, s.cancel, s.started = res, cancel, true
+	s.store.Store(st)
 	return nil
 }
 

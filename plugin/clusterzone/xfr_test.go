@@ -168,7 +168,7 @@ func TestNotify(t *testing.T) {
 	st := store.New(opts, table.New(zones, "test"), nil, nil)
 	cz := &Clusterzone{Zones: zones, view: table.External}
 	cz.setNS("", nil)
-	cz.shared = &shared{cfg: sharedConfig{translate: opts, ownerID: "test"}, store: st, started: true}
+	cz.shared = sharedWith(sharedConfig{translate: opts, ownerID: "test"}, st)
 	cz.startNotify(x)
 	defer cz.stopNotify()
 
