@@ -31,7 +31,7 @@ type Clusterzone struct {
 	Fall  fall.F
 
 	view    table.View
-	nsAddrs []netip.Addr          // glue
+	nsAddrs []netip.Addr         // glue
 	names   map[string]zoneNames // per zone, set by setNS
 
 	shared *shared
