@@ -329,24 +329,8 @@ func checkZone(host, z string) error {
 	return nil
 }
 
-// The ownership TXT record value of a Service is (table.OwnershipTXT)
-// ownerTXTPrefix + owner id + ownerTXTResource + NAMESPACE/NAME, in one TXT
-// character-string, at most 255 octets.
-const (
-	ownerTXTPrefix   = "heritage=external-dns,external-dns/owner="
-	ownerTXTResource = ",external-dns/resource=service/"
-	// maxServiceKey is the longest NAMESPACE/NAME: a namespace name and a
-	// Service name are DNS labels, at most 63 characters each.
-	maxServiceKey = 63 + 1 + 63
-	// maxOwnerIDLen is the longest owner id whose ownership TXT value fits
-	// 255 octets for every Service:
-	//	255 - len("heritage=external-dns,external-dns/owner=") - len(",external-dns/resource=service/") - len(NAMESPACE/NAME)
-	//	= 255 - 41 - 31 - 127 = 56
-	maxOwnerIDLen = 255 - len(ownerTXTPrefix) - len(ownerTXTResource) - maxServiceKey
-)
-
 // checkOwnerID checks an owner id for the ownership TXT records: 1 to
-// maxOwnerIDLen characters, printable ASCII but for ',' and '=', which
+// table.MaxOwnerIDLen characters, printable ASCII but for ',' and '=', which
 // separate the labels of ExternalDNS's format (key=value,key=value), and '"'
 // and '\\', which TXT presentation (and Route 53) escape. Letters, digits and
 // "-_./:" (cluster names, ARN-like ids) are all accepted. ExternalDNS itself
@@ -367,8 +351,8 @@ func checkOwnerID(id string) error {
 			return fmt.Errorf("holds %q, which TXT records escape", r)
 		}
 	}
-	if len(id) > maxOwnerIDLen {
-		return fmt.Errorf("is %d characters long, more than %d: the ownership TXT record of a Service with a 63-character namespace and name would exceed 255 octets", len(id), maxOwnerIDLen)
+	if len(id) > table.MaxOwnerIDLen {
+		return fmt.Errorf("is %d characters long, more than %d: the ownership TXT record of a Service with a 63-character namespace and name would exceed 255 octets", len(id), table.MaxOwnerIDLen)
 	}
 	return nil
 }

@@ -75,8 +75,8 @@ func TestParse(t *testing.T) {
 			}
 		}},
 		{"clusterzone {\n owner-id arn:aws:eks:eu-west-1:123456789012:cluster/prod-eu-west1\n}", func(t *testing.T, cz *Clusterzone, cfg sharedConfig) {
-			if len(cfg.ownerID) != maxOwnerIDLen || cfg.ownerID != "arn:aws:eks:eu-west-1:123456789012:cluster/prod-eu-west1" {
-				t.Errorf("owner %q (%d characters), want the longest allowed (%d)", cfg.ownerID, len(cfg.ownerID), maxOwnerIDLen)
+			if len(cfg.ownerID) != table.MaxOwnerIDLen || cfg.ownerID != "arn:aws:eks:eu-west-1:123456789012:cluster/prod-eu-west1" {
+				t.Errorf("owner %q (%d characters), want the longest allowed (%d)", cfg.ownerID, len(cfg.ownerID), table.MaxOwnerIDLen)
 			}
 		}},
 	}
@@ -214,15 +214,15 @@ func TestParseZones(t *testing.T) {
 // (split at ',', then at '=').
 func TestParseOwnerID(t *testing.T) {
 	key := strings.Repeat("n", 63) + "/" + strings.Repeat("s", 63)
-	if len(key) != maxServiceKey {
-		t.Fatalf("namespace/name of %d characters, maxServiceKey %d", len(key), maxServiceKey)
+	if len(key) != 63+1+63 {
+		t.Fatalf("namespace/name of %d characters, want the longest, 127", len(key))
 	}
-	if maxOwnerIDLen != 56 {
-		t.Errorf("maxOwnerIDLen %d, want 255 - 41 - 31 - 127 = 56", maxOwnerIDLen)
+	if table.MaxOwnerIDLen != 56 {
+		t.Errorf("MaxOwnerIDLen %d, want 255 - 41 - 31 - 127 = 56", table.MaxOwnerIDLen)
 	}
-	longest := strings.Repeat("o", maxOwnerIDLen)
+	longest := strings.Repeat("o", table.MaxOwnerIDLen)
 	if checkOwnerID(longest) != nil || checkOwnerID(longest+"o") == nil {
-		t.Errorf("owner ids of %d and %d characters: %v, %v", maxOwnerIDLen, maxOwnerIDLen+1, checkOwnerID(longest), checkOwnerID(longest+"o"))
+		t.Errorf("owner ids of %d and %d characters: %v, %v", table.MaxOwnerIDLen, table.MaxOwnerIDLen+1, checkOwnerID(longest), checkOwnerID(longest+"o"))
 	}
 	v := table.OwnershipTXT(longest, key)
 	if len(v) != 255 {

@@ -101,16 +101,16 @@ type Entry struct {
 	sole bool
 }
 
-// addrs appends the distinct addresses of view v to dst, sorted (IPv4
-// first), and returns it.
-func (e *Entry) addrs(dst []netip.Addr, v View) []netip.Addr {
+// addrs returns the addresses of view v: the record set's own slice for
+// External and Internal, their sorted union (IPv4 first) built in buf for All.
+func (e *Entry) addrs(buf []netip.Addr, v View) []netip.Addr {
 	switch v {
 	case External:
-		return append(dst, e.Set.External...)
+		return e.Set.External
 	case Internal:
-		return append(dst, e.Set.Internal...)
+		return e.Set.Internal
 	}
-	return unionInto(dst, e.Set.External, e.Set.Internal)
+	return unionInto(buf, e.Set.External, e.Set.Internal)
 }
 
 // aRecord and aaaaRecord are an address record and its address bytes, in
@@ -192,9 +192,21 @@ func (t *Table) All(e *Entry, v View) []dns.RR {
 	return out
 }
 
+// The ownership TXT record value of a Service (ExternalDNS's format) is
+// ownershipPrefix + owner id + ownershipResource + namespace/name.
+const (
+	ownershipPrefix   = "heritage=external-dns,external-dns/owner="
+	ownershipResource = ",external-dns/resource=service/"
+	// MaxOwnerIDLen is the longest owner id whose ownership TXT value fits
+	// one TXT character-string (255 octets) for every Service, whose
+	// namespace and name are at most 63 characters each:
+	// 255 - 41 - 31 - (63 + 1 + 63) = 56.
+	MaxOwnerIDLen = 255 - len(ownershipPrefix) - len(ownershipResource) - (63 + 1 + 63)
+)
+
 // OwnershipTXT is the ExternalDNS ownership record value for a Service.
 func OwnershipTXT(ownerID, key string) string {
-	return "heritage=external-dns,external-dns/owner=" + ownerID + ",external-dns/resource=service/" + key
+	return ownershipPrefix + ownerID + ownershipResource + key
 }
 
 // node is one name in the tree of names: claimed by Services, or an empty
