@@ -44,11 +44,11 @@ type Source struct {
 	sink        Sink
 	scope       string
 	controllers []cache.Controller
+	caches      []cache.Store // the informers' caches (translations), for the count at sync
 
-	mu       sync.Mutex // serializes calls to sink
-	upserted int        // Services added and not deleted (for the log)
-	running  atomic.Bool
-	synced   atomic.Bool
+	mu      sync.Mutex // serializes calls to sink
+	running atomic.Bool
+	synced  atomic.Bool
 }
 
 // New returns a Source for cfg that lists and watches through client,
@@ -68,13 +68,13 @@ func New(cfg Config, client kubernetes.Interface, opts translate.Options, sink S
 		s.scope += " with labels " + selector
 	}
 
-	handler := cache.ResourceEventHandlerDetailedFuncs{
-		AddFunc:    s.onAdd,
-		UpdateFunc: s.onUpdate,
+	handler := cache.ResourceEventHandlerFuncs{
+		AddFunc:    s.upsert,
+		UpdateFunc: func(_, obj interface{}) { s.upsert(obj) },
 		DeleteFunc: s.onDelete,
 	}
 	for _, ns := range namespaces {
-		_, ctrl := cache.NewInformerWithOptions(cache.InformerOptions{
+		store, ctrl := cache.NewInformerWithOptions(cache.InformerOptions{
 			ListerWatcher: listWatch(client, ns, selector),
 			ObjectType:    &corev1.Service{},
 			Handler:       handler,
@@ -82,6 +82,7 @@ func New(cfg Config, client kubernetes.Interface, opts translate.Options, sink S
 			Transform:     Transformer(opts),
 		})
 		s.controllers = append(s.controllers, ctrl)
+		s.caches = append(s.caches, store)
 	}
 	return s
 }
@@ -140,8 +141,11 @@ func (s *Source) Run(ctx context.Context) {
 	s.mu.Lock()
 	s.synced.Store(true)
 	s.sink.MarkSynced()
-	n := s.upserted
 	s.mu.Unlock()
+	n := 0
+	for _, c := range s.caches {
+		n += len(c.ListKeys())
+	}
 	log.Infof("Synced %d Services in %s", n, s.scope)
 	<-ctx.Done()
 }
@@ -150,16 +154,8 @@ func (s *Source) Run(ctx context.Context) {
 // delivered to the Sink.
 func (s *Source) HasSynced() bool { return s.synced.Load() }
 
-func (s *Source) onAdd(obj interface{}, _ bool) {
-	if t, ok := obj.(*Translated); ok {
-		s.mu.Lock()
-		s.upserted++
-		s.sink.Upsert(t.Result())
-		s.mu.Unlock()
-	}
-}
-
-func (s *Source) onUpdate(_, obj interface{}) {
+// upsert passes a translated Service to the Sink.
+func (s *Source) upsert(obj interface{}) {
 	if t, ok := obj.(*Translated); ok {
 		s.mu.Lock()
 		s.sink.Upsert(t.Result())
@@ -178,7 +174,6 @@ func (s *Source) onDelete(obj interface{}) {
 		return
 	}
 	s.mu.Lock()
-	s.upserted--
 	s.sink.Delete(key)
 	s.mu.Unlock()
 }

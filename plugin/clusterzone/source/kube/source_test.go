@@ -358,8 +358,8 @@ func TestDeletedFinalStateUnknown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.onAdd(translated, false)
-	s.onAdd(service("ns", "raw", nil, nil), false) // not translated: not for the sink
+	s.upsert(translated)
+	s.upsert(service("ns", "raw", nil, nil)) // not translated: not for the sink
 	s.onDelete(cache.DeletedFinalStateUnknown{Key: "ns/gone", Obj: service("ns", "gone", nil, nil)})
 	s.onDelete(cache.DeletedFinalStateUnknown{Key: "ns/unknown"}) // no object at all
 	s.onDelete("something else")
