@@ -11,6 +11,7 @@ import (
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/store"
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/table"
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/translate"
+	"github.com/clusterzone/clusterzone/test/harness"
 
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
@@ -190,7 +191,7 @@ func TestNotify(t *testing.T) {
 	// tells its secondaries about its new serial).
 	synced := time.Now()
 	st.MarkSynced()
-	waitFor(t, 5*time.Second, func() bool { return sink.count() == 1 })
+	harness.WaitFor(t, 5*time.Second, "the NOTIFYs", func() bool { return sink.count() == 1 })
 	if d := sink.at[0].Sub(synced); d > 3*notifyDelay {
 		t.Errorf("startup NOTIFY %v after the sync", d)
 	}
@@ -200,7 +201,7 @@ func TestNotify(t *testing.T) {
 		svcs, _ := manifests.Parse("x", []byte(fmt.Sprintf(`{"apiVersion":"v1","kind":"Service","metadata":{"name":"n%d","namespace":"n","annotations":{"external-dns.alpha.kubernetes.io/hostname":"n%d.example.org"}},"spec":{"type":"LoadBalancer"},"status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.99"}]}}}`, i, i)))
 		upsert(st, svcs[0])
 	}
-	waitFor(t, 5*time.Second, func() bool { return sink.count() == 2 })
+	harness.WaitFor(t, 5*time.Second, "the NOTIFYs", func() bool { return sink.count() == 2 })
 	time.Sleep(3 * notifyDelay)
 	if n := sink.count(); n != 2 {
 		t.Errorf("%d NOTIFYs, want 2 (startup, one for the burst)", n)
@@ -217,16 +218,5 @@ func TestNotify(t *testing.T) {
 	time.Sleep(3 * notifyDelay)
 	if n := sink.count(); n != 2 {
 		t.Errorf("%d NOTIFYs after stopNotify, want 2", n)
-	}
-}
-
-func waitFor(t *testing.T, d time.Duration, f func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !f() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not true within %v", d)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -197,6 +197,18 @@ func Eventually(t testing.TB, timeout time.Duration, f func() error) {
 	}
 }
 
+// WaitFor is Eventually for a condition: it polls cond until it holds, and
+// fails the test naming what it waited for when timeout passes first.
+func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	Eventually(t, timeout, func() error {
+		if cond() {
+			return nil
+		}
+		return fmt.Errorf("still waiting for %s", what)
+	})
+}
+
 // poll is Eventually returning the error instead of failing the test.
 func poll(timeout time.Duration, f func() error) error {
 	deadline := time.Now().Add(timeout)

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clusterzone/clusterzone/test/harness"
+
 	"github.com/miekg/dns"
 )
 
@@ -59,17 +61,6 @@ func (s *server) set(fail bool, rrs ...string) {
 	}
 }
 
-func waitFor(t *testing.T, what string, f func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !f() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestResolveBothFamiliesAndRefresh(t *testing.T) {
 	srv := startServer(t)
 	const host = "lb.example.com."
@@ -109,7 +100,7 @@ func TestResolveBothFamiliesAndRefresh(t *testing.T) {
 	if d := time.Since(start); d > 100*time.Millisecond {
 		t.Logf("Addrs took %v", d)
 	}
-	waitFor(t, "expiry", func() bool { return r.Addrs(host) == nil })
+	harness.WaitFor(t, 10*time.Second, "expiry", func() bool { return r.Addrs(host) == nil })
 
 	r.Unwatch(host)
 	n := srv.queries.Load()

@@ -186,6 +186,18 @@ func newFaultProxy(t *testing.T, target string) *faultProxy {
 	return &faultProxy{FaultProxy: harness.StartFaultProxy(t, target)}
 }
 
+// newProxiedZone starts moto, creates the hosted zone in it and starts a fault
+// proxy in front of it: it returns moto's URL, a client straight to moto (to
+// prefill and check the zone), the zone id, and the proxy the mirror under
+// test goes through.
+func newProxiedZone(t *testing.T, zone string) (moto string, direct *route53.Client, id string, proxy *faultProxy) {
+	t.Helper()
+	moto = startMoto(t)
+	direct = newTestClient(t, moto)
+	id = createZone(t, direct, zone)
+	return moto, direct, id, newFaultProxy(t, moto)
+}
+
 // reset starts counting afresh.
 func (p *faultProxy) reset() { p.mark = len(p.Requests()) }
 
@@ -236,18 +248,6 @@ func (p *faultProxy) summary() string {
 		outcomes[r.Outcome]++
 	}
 	return fmt.Sprintf("requests %v, outcomes %v", actions, outcomes)
-}
-
-// waitFor polls cond until it holds or the timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // syncedSince reports whether zone had a successful sync after since.

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clusterzone/clusterzone/test/harness"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/route53/types"
 )
@@ -29,7 +31,7 @@ func assertIdempotent(t *testing.T, cfg Config, src Source, moto string) {
 	}
 	since := time.Now()
 	stop := runMirror(t, m)
-	waitFor(t, 30*time.Second, "a second full sync", syncedSince(zone, since))
+	harness.WaitFor(t, 30*time.Second, "a second full sync", syncedSince(zone, since))
 	stop()
 	if seen, _ := proxy.counts(changeCall); seen != 0 {
 		t.Errorf("a second full sync sent %d change batches, want none: %v", seen, proxy.sentBatches())
@@ -37,11 +39,8 @@ func assertIdempotent(t *testing.T, cfg Config, src Source, moto string) {
 }
 
 func TestMirrorRecords(t *testing.T) {
-	moto := startMoto(t)
-	direct := newTestClient(t, moto)
 	const zone = "t1.example.org."
-	id := createZone(t, direct, zone)
-	proxy := newFaultProxy(t, moto)
+	moto, direct, id, proxy := newProxiedZone(t, zone)
 
 	src := newFakeSource(
 		Endpoint{Name: "web.t1.example.org.", Type: "A", TTL: 60, Targets: []string{"10.0.0.1", "10.0.0.2"}, Resource: "service/default/web"},
@@ -53,7 +52,7 @@ func TestMirrorRecords(t *testing.T) {
 	m := New(cfg, src, newTestClient(t, proxy.URL))
 	since := time.Now()
 	stop := runMirror(t, m)
-	waitFor(t, 30*time.Second, "the first full sync", syncedSince(zone, since))
+	harness.WaitFor(t, 30*time.Second, "the first full sync", syncedSince(zone, since))
 
 	got := listZone(t, direct, id)
 	want := map[rrKey][]string{
@@ -80,7 +79,7 @@ func TestMirrorRecords(t *testing.T) {
 	proxy.reset()
 	src.set(Endpoint{Name: "web.t1.example.org.", Type: "A", TTL: 60, Targets: []string{"10.0.0.3"}, Resource: "service/default/web"})
 	m.Changed([]string{"web.t1.example.org."})
-	waitFor(t, 10*time.Second, "the new target", func() bool {
+	harness.WaitFor(t, 10*time.Second, "the new target", func() bool {
 		return slices.Equal(values(listZone(t, direct, id)[rrKey{"web.t1.example.org.", "A"}]), []string{"10.0.0.3"})
 	})
 	if b := proxy.sentBatches(); len(b) != 1 || len(b[0]) != 1 || b[0][0].Action != "UPSERT" || b[0][0].Type != "A" {
@@ -90,7 +89,7 @@ func TestMirrorRecords(t *testing.T) {
 	// Deleted from the table: deleted under policy sync, with its TXT.
 	src.del("web.t1.example.org.")
 	m.Changed([]string{"web.t1.example.org."})
-	waitFor(t, 10*time.Second, "the deletion", func() bool {
+	harness.WaitFor(t, 10*time.Second, "the deletion", func() bool {
 		_, ok := listZone(t, direct, id)[rrKey{"web.t1.example.org.", "A"}]
 		return !ok
 	})
@@ -109,11 +108,11 @@ func TestMirrorRecords(t *testing.T) {
 	m = New(upsertOnly, src, newTestClient(t, proxy.URL))
 	since = time.Now()
 	stop = runMirror(t, m)
-	waitFor(t, 30*time.Second, "the upsert-only full sync", syncedSince(zone, since))
+	harness.WaitFor(t, 30*time.Second, "the upsert-only full sync", syncedSince(zone, since))
 	src.del("v6only.t1.example.org.")
 	since = time.Now()
 	m.Changed([]string{"v6only.t1.example.org."})
-	waitFor(t, 10*time.Second, "the upsert-only event sync", syncedSince(zone, since))
+	harness.WaitFor(t, 10*time.Second, "the upsert-only event sync", syncedSince(zone, since))
 	stop()
 	if seen, _ := proxy.counts(changeCall); seen != 0 {
 		t.Errorf("upsert-only sent %d change batches for a deletion, want none", seen)
@@ -132,10 +131,10 @@ func TestMirrorRecords(t *testing.T) {
 	m = New(dry, src, newTestClient(t, proxy.URL))
 	since = time.Now()
 	stop = runMirror(t, m)
-	waitFor(t, 30*time.Second, "the dry-run full sync", syncedSince(zone, since))
+	harness.WaitFor(t, 30*time.Second, "the dry-run full sync", syncedSince(zone, since))
 	since = time.Now()
 	m.Changed([]string{"new.t1.example.org.", "*.apps.t1.example.org.", "v6only.t1.example.org."})
-	waitFor(t, 10*time.Second, "the dry-run event sync", syncedSince(zone, since))
+	harness.WaitFor(t, 10*time.Second, "the dry-run event sync", syncedSince(zone, since))
 	stop()
 	if seen, _ := proxy.counts(changeCall); seen != 0 {
 		t.Errorf("dry run sent %d change batches, want none", seen)
@@ -171,11 +170,8 @@ func checkZone(t *testing.T, got map[rrKey]types.ResourceRecordSet, want map[rrK
 }
 
 func TestMirrorAlias(t *testing.T) {
-	moto := startMoto(t)
-	direct := newTestClient(t, moto)
 	const zone = "t2.example.org."
-	id := createZone(t, direct, zone)
-	proxy := newFaultProxy(t, moto)
+	moto, direct, id, proxy := newProxiedZone(t, zone)
 
 	const nlb = "k8s-default-web-0123456789-abcdef0123456789.elb.us-east-1.amazonaws.com"
 	const alb = "dualstack.k8s-default-app-0123456789.us-west-2.elb.amazonaws.com"
@@ -190,7 +186,7 @@ func TestMirrorAlias(t *testing.T) {
 	aliasErrors := metricValue(errorsCount.WithLabelValues("alias_zone"))
 	since := time.Now()
 	stop := runMirror(t, m)
-	waitFor(t, 30*time.Second, "the full sync", syncedSince(zone, since))
+	harness.WaitFor(t, 30*time.Second, "the full sync", syncedSince(zone, since))
 	stop()
 
 	got := listZone(t, direct, id)
@@ -296,7 +292,7 @@ func TestMirrorAdoptsExternalDNSRecords(t *testing.T) {
 	conflicts := metricValue(errorsCount.WithLabelValues("conflict"))
 	since := time.Now()
 	stop := runMirror(t, m)
-	waitFor(t, 30*time.Second, "the full sync", syncedSince(zone, since))
+	harness.WaitFor(t, 30*time.Second, "the full sync", syncedSince(zone, since))
 
 	// Adoption: no CREATE of anything that existed, in any batch sent.
 	creates := 0
@@ -323,7 +319,7 @@ func TestMirrorAdoptsExternalDNSRecords(t *testing.T) {
 	proxy.reset()
 	since = time.Now()
 	m.Changed([]string{"foreign.t3.example.org.", "manual.t3.example.org.", "same.t3.example.org."})
-	waitFor(t, 10*time.Second, "the event sync", syncedSince(zone, since))
+	harness.WaitFor(t, 10*time.Second, "the event sync", syncedSince(zone, since))
 	stop()
 	if seen, _ := proxy.counts(changeCall); seen != 0 {
 		t.Errorf("an event for foreign, unowned and unchanged names sent %d change batches, want none", seen)

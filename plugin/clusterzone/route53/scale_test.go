@@ -20,11 +20,8 @@ import (
 // checks that one changed name costs one ChangeResourceRecordSets call and no
 // listing.
 func TestMirrorConvergesThroughFaults(t *testing.T) {
-	moto := startMoto(t)
-	direct := newTestClient(t, moto)
 	const zone = "t4.example.org."
-	id := createZone(t, direct, zone)
-	proxy := newFaultProxy(t, moto)
+	_, direct, id, proxy := newProxiedZone(t, zone)
 	// Each of Route 53's throttling errors and a 500 for sure, then at random.
 	proxy.FailNext(changeCall, harness.OutcomeThrottled, harness.OutcomePriorRequestNotComplete, harness.OutcomeServerError)
 	proxy.SetFaults(0.2, 0.1)
@@ -52,7 +49,7 @@ func TestMirrorConvergesThroughFaults(t *testing.T) {
 	retries := metricValue(errorsCount.WithLabelValues("throttled")) + metricValue(errorsCount.WithLabelValues("server_error"))
 	start := time.Now()
 	stop := runMirror(t, m)
-	waitFor(t, 5*time.Minute, "the initial sync of 2,000 endpoints", syncedSince(zone, start))
+	harness.WaitFor(t, 5*time.Minute, "the initial sync of 2,000 endpoints", syncedSince(zone, start))
 	elapsed := time.Since(start)
 	retried := metricValue(errorsCount.WithLabelValues("throttled")) + metricValue(errorsCount.WithLabelValues("server_error")) - retries
 	t.Logf("initial sync of 2,000 endpoints (1,000 names, A+AAAA, 4,000 record sets with TXT) through 20%% throttling + 10%% HTTP 500: %s wall time, %v retries; requests: %s",
@@ -95,7 +92,7 @@ func TestMirrorConvergesThroughFaults(t *testing.T) {
 		name := fmt.Sprintf("svc-%04d.t4.example.org.", i)
 		src.set(Endpoint{Name: name, Type: "A", TTL: 60, Targets: []string{v4}, Resource: fmt.Sprintf("service/ns-%d/svc-%04d", i%10, i)})
 		m.Changed([]string{name})
-		waitFor(t, 30*time.Second, "the changed name in Route 53", func() bool {
+		harness.WaitFor(t, 30*time.Second, "the changed name in Route 53", func() bool {
 			rs, err := direct.ListResourceRecordSets(context.Background(), &route53.ListResourceRecordSetsInput{
 				HostedZoneId: aws.String(id), StartRecordName: aws.String(name), StartRecordType: types.RRTypeA, MaxItems: aws.Int32(1),
 			})
@@ -133,11 +130,8 @@ func TestMirrorConvergesThroughFaults(t *testing.T) {
 // bad record is bisected so the rest lands, and that a CREATE rejected
 // because the view was stale is planned again against a fresh read.
 func TestMirrorSplitsRejectedBatch(t *testing.T) {
-	moto := startMoto(t)
-	direct := newTestClient(t, moto)
 	const zone = "t5.example.org."
-	id := createZone(t, direct, zone)
-	proxy := newFaultProxy(t, moto)
+	_, direct, id, proxy := newProxiedZone(t, zone)
 
 	src := newFakeSource()
 	want := map[rrKey][]string{{zone, "SOA"}: nil, {zone, "NS"}: nil}
@@ -156,7 +150,7 @@ func TestMirrorSplitsRejectedBatch(t *testing.T) {
 	invalid := metricValue(errorsCount.WithLabelValues("invalid_change"))
 	since := time.Now()
 	stop := runMirror(t, m)
-	waitFor(t, 30*time.Second, "the full sync", syncedSince(zone, since))
+	harness.WaitFor(t, 30*time.Second, "the full sync", syncedSince(zone, since))
 	t.Logf("sync with one bad record: %s", proxy.summary())
 	checkZone(t, listZone(t, direct, id), want)
 	if d := metricValue(errorsCount.WithLabelValues("invalid_change")) - invalid; d != 1 {
@@ -170,7 +164,7 @@ func TestMirrorSplitsRejectedBatch(t *testing.T) {
 	proxy.reset()
 	since = time.Now()
 	m.Changed([]string{"bad name.t5.example.org."})
-	waitFor(t, 10*time.Second, "the event sync", syncedSince(zone, since))
+	harness.WaitFor(t, 10*time.Second, "the event sync", syncedSince(zone, since))
 	if seen, _ := proxy.counts(changeCall); seen != 0 {
 		t.Errorf("the rejected record was sent again (%d calls)", seen)
 	}
@@ -186,7 +180,7 @@ func TestMirrorSplitsRejectedBatch(t *testing.T) {
 	since = time.Now()
 	src.set(Endpoint{Name: "late.t5.example.org.", Type: "A", TTL: 300, Targets: []string{"10.5.2.1"}, Resource: "service/default/late"})
 	m.Changed([]string{"late.t5.example.org."})
-	waitFor(t, 10*time.Second, "the event sync", syncedSince(zone, since))
+	harness.WaitFor(t, 10*time.Second, "the event sync", syncedSince(zone, since))
 	stop()
 	t.Logf("stale CREATE: %s", proxy.summary())
 	if d := metricValue(errorsCount.WithLabelValues("conflict")) - conflicts; d != 1 {
@@ -202,11 +196,8 @@ func TestMirrorSplitsRejectedBatch(t *testing.T) {
 // applied: the SDK's retry is then rejected as a CREATE of existing records,
 // and the mirror reads the zone again instead of failing or duplicating.
 func TestMirrorLostAnswers(t *testing.T) {
-	moto := startMoto(t)
-	direct := newTestClient(t, moto)
 	const zone = "t6.example.org."
-	id := createZone(t, direct, zone)
-	proxy := newFaultProxy(t, moto)
+	moto, direct, id, proxy := newProxiedZone(t, zone)
 	proxy.FailNext(changeCall, harness.OutcomeLostReply) // the first for sure
 	proxy.SetLostReplies(0.5)
 
@@ -223,7 +214,7 @@ func TestMirrorLostAnswers(t *testing.T) {
 	m := New(cfg, src, newTestClient(t, proxy.URL))
 	since := time.Now()
 	stop := runMirror(t, m)
-	waitFor(t, time.Minute, "the full sync", syncedSince(zone, since))
+	harness.WaitFor(t, time.Minute, "the full sync", syncedSince(zone, since))
 	stop()
 	t.Logf("sync with lost answers: %s", proxy.summary())
 	checkZone(t, listZone(t, direct, id), want)

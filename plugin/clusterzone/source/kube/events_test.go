@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clusterzone/clusterzone/test/harness"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
@@ -25,7 +27,7 @@ func TestEventRecorder(t *testing.T) {
 	rec.Event(ref, corev1.EventTypeWarning, "NameConflict", "web.example.org is already published by prod/other")
 
 	var ev corev1.Event
-	eventually(t, 10*time.Second, func() error {
+	harness.Eventually(t, 10*time.Second, func() error {
 		list, err := client.CoreV1().Events("prod").List(context.Background(), metav1.ListOptions{})
 		if err != nil {
 			return err

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/translate"
+	"github.com/clusterzone/clusterzone/test/harness"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -92,22 +93,6 @@ func (r *recSink) deleted() []string {
 	return slices.Clone(r.deletes)
 }
 
-// eventually polls f every 20ms until it returns nil or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not true within %v: %v", timeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func service(ns, name string, lbls map[string]string, ann map[string]string) *corev1.Service {
 	return &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{
@@ -169,7 +154,7 @@ func start(t *testing.T, cfg Config, client *fake.Clientset, sink Sink) *Source 
 			t.Errorf("Run did not return after its context was canceled")
 		}
 	})
-	eventually(t, 10*time.Second, func() error {
+	harness.Eventually(t, 10*time.Second, func() error {
 		if !s.HasSynced() {
 			return errors.New("source not synced")
 		}
@@ -246,7 +231,7 @@ func TestAddUpdateDelete(t *testing.T) {
 	if _, err := svcs.Create(ctx, service("ns", "web", nil, ann), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, hasKeys(sink, "ns/web"))
+	harness.Eventually(t, 5*time.Second, hasKeys(sink, "ns/web"))
 
 	svc, err := svcs.Get(ctx, "web", metav1.GetOptions{})
 	if err != nil {
@@ -258,7 +243,7 @@ func TestAddUpdateDelete(t *testing.T) {
 	if _, err := svcs.Update(ctx, svc, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, func() error {
+	harness.Eventually(t, 5*time.Second, func() error {
 		got := sink.get("ns/web")
 		if got == nil || !slices.Equal(names(got), []string{"www.example.org."}) ||
 			fmt.Sprint(got.Endpoints[0].External.IPs) != "[192.0.2.1]" {
@@ -270,7 +255,7 @@ func TestAddUpdateDelete(t *testing.T) {
 	if err := svcs.Delete(ctx, "web", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, hasKeys(sink))
+	harness.Eventually(t, 5*time.Second, hasKeys(sink))
 	if got := sink.deleted(); !slices.Equal(got, []string{"ns/web"}) {
 		t.Errorf("deletes = %v, want [ns/web]", got)
 	}
@@ -298,7 +283,7 @@ func TestNamespaces(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, 5*time.Second, hasKeys(sink, "a/one", "b/new", "b/two"))
+	harness.Eventually(t, 5*time.Second, hasKeys(sink, "a/one", "b/new", "b/two"))
 	time.Sleep(200 * time.Millisecond)
 	if err := hasKeys(sink, "a/one", "b/new", "b/two")(); err != nil {
 		t.Fatalf("a Service outside the namespaces arrived: %v", err)
@@ -403,7 +388,7 @@ func TestWatchErrorKeepsState(t *testing.T) {
 	listFails.Store(true)
 	firstWatch.Error(&metav1.Status{Status: metav1.StatusFailure, Code: 410, Reason: metav1.StatusReasonGone, Message: "too old"})
 	// The reflector now retries its list, which fails, with backoff.
-	eventually(t, 5*time.Second, func() error {
+	harness.Eventually(t, 5*time.Second, func() error {
 		n := 0
 		for _, a := range client.Actions() {
 			if a.GetVerb() == "list" {
@@ -423,12 +408,12 @@ func TestWatchErrorKeepsState(t *testing.T) {
 	}
 	listFails.Store(false)
 
-	eventually(t, 10*time.Second, hasKeys(sink, "ns/stays"))
+	harness.Eventually(t, 10*time.Second, hasKeys(sink, "ns/stays"))
 	if got := sink.deleted(); !slices.Equal(got, []string{"ns/goes"}) {
 		t.Errorf("deletes = %v, want [ns/goes]", got)
 	}
 	// The new watch delivers changes again.
-	eventually(t, 10*time.Second, func() error {
+	harness.Eventually(t, 10*time.Second, func() error {
 		if watches.Load() < 2 {
 			return errors.New("not watching again yet")
 		}
@@ -437,7 +422,7 @@ func TestWatchErrorKeepsState(t *testing.T) {
 	if _, err := client.CoreV1().Services("ns").Create(context.Background(), service("ns", "after", nil, nil), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, hasKeys(sink, "ns/after", "ns/stays"))
+	harness.Eventually(t, 5*time.Second, hasKeys(sink, "ns/after", "ns/stays"))
 	if n := sink.syncedCount(); n != 1 {
 		t.Errorf("MarkSynced called %d times, want 1", n)
 	}
