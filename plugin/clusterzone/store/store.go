@@ -8,6 +8,7 @@ package store
 
 import (
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -184,7 +185,8 @@ func (s *Store) resolve(a translate.Addrs) []netip.Addr {
 	for _, h := range a.Hostnames {
 		out = append(out, s.resolver.Addrs(h)...)
 	}
-	return sortDedup(out)
+	slices.SortFunc(out, netip.Addr.Compare)
+	return slices.Compact(out)
 }
 
 // retrackHosts updates which hostnames key depends on. s.mu is held.
@@ -226,20 +228,4 @@ func hostsOf(r *translate.Result) map[string]struct{} {
 		}
 	}
 	return out
-}
-
-func sortDedup(in []netip.Addr) []netip.Addr {
-	for i := 1; i < len(in); i++ {
-		for j := i; j > 0 && in[j].Less(in[j-1]); j-- {
-			in[j], in[j-1] = in[j-1], in[j]
-		}
-	}
-	w := 0
-	for i := range in {
-		if w == 0 || in[i] != in[w-1] {
-			in[w] = in[i]
-			w++
-		}
-	}
-	return in[:w]
 }

@@ -83,8 +83,8 @@ type RecordSet struct {
 // equal reports whether two record sets publish the same thing.
 func (s RecordSet) equal(o RecordSet) bool {
 	return s.Name == o.Name && s.TTL == o.TTL && s.DualStack == o.DualStack &&
-		equalAddrs(s.External, o.External) && equalAddrs(s.Internal, o.Internal) &&
-		strings.Join(s.Aliases, ",") == strings.Join(o.Aliases, ",")
+		slices.Equal(s.External, o.External) && slices.Equal(s.Internal, o.Internal) &&
+		slices.Equal(s.Aliases, o.Aliases)
 }
 
 // Entry is a published record set with its owner. Its exported fields are
@@ -698,24 +698,5 @@ func parent(name string) string {
 func unionInto(dst, a, b []netip.Addr) []netip.Addr {
 	out := append(append(dst, a...), b...)
 	slices.SortFunc(out, netip.Addr.Compare)
-	w := 0
-	for i := range out {
-		if w == 0 || out[i] != out[w-1] {
-			out[w] = out[i]
-			w++
-		}
-	}
-	return out[:w]
-}
-
-func equalAddrs(a, b []netip.Addr) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
+	return slices.Compact(out)
 }

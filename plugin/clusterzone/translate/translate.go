@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -381,34 +380,22 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// dedupIPs returns a sorted copy of in without duplicates; nil when empty.
 func dedupIPs(in []netip.Addr) []netip.Addr {
 	if len(in) == 0 {
 		return nil
 	}
-	out := append([]netip.Addr(nil), in...)
-	sort.Slice(out, func(i, j int) bool { return out[i].Less(out[j]) })
-	w := 1
-	for i := 1; i < len(out); i++ {
-		if out[i] != out[w-1] {
-			out[w] = out[i]
-			w++
-		}
-	}
-	return out[:w]
+	out := slices.Clone(in)
+	slices.SortFunc(out, netip.Addr.Compare)
+	return slices.Compact(out)
 }
 
+// dedupStrings returns a sorted copy of in without duplicates; nil when empty.
 func dedupStrings(in []string) []string {
 	if len(in) == 0 {
 		return nil
 	}
-	out := append([]string(nil), in...)
-	sort.Strings(out)
-	w := 1
-	for i := 1; i < len(out); i++ {
-		if out[i] != out[w-1] {
-			out[w] = out[i]
-			w++
-		}
-	}
-	return out[:w]
+	out := slices.Clone(in)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
