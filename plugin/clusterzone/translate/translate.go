@@ -162,7 +162,7 @@ func Service(svc *corev1.Service, opts Options) Result {
 		r.Skipped = "ignore annotation is true"
 		return r
 	}
-	if v, ok := ann(AnnotationController); ok && !contains(opts.Controllers, strings.TrimSpace(v)) {
+	if v, ok := ann(AnnotationController); ok && !slices.Contains(opts.Controllers, strings.TrimSpace(v)) {
 		r.Skipped = fmt.Sprintf("controller annotation %q is not one of %v", v, opts.Controllers)
 		return r
 	}
@@ -335,7 +335,7 @@ func hostname(s string) (string, bool) {
 
 // inZones reports whether name is at or below one of zones.
 func inZones(name string, zones []string) bool {
-	if strings.HasPrefix(name, "*.") && contains(zones, name[2:]) {
+	if strings.HasPrefix(name, "*.") && slices.Contains(zones, name[2:]) {
 		return false // a wildcard at the apex would cover the zone's own SOA/NS
 	}
 	for _, z := range zones {
@@ -358,7 +358,7 @@ func allowed(name, ns string, rules []Allow) (Allow, bool) {
 	if best.Suffix == "" {
 		return best, true
 	}
-	return best, contains(best.Namespaces, ns)
+	return best, slices.Contains(best.Namespaces, ns)
 }
 
 func splitList(s string) []string {
@@ -369,15 +369,6 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, l := range list {
-		if l == s {
-			return true
-		}
-	}
-	return false
 }
 
 // dedupIPs returns a sorted copy of in without duplicates; nil when empty.
