@@ -3,6 +3,12 @@
 # modules, into .cache/bin (ignored), and reuses them when present:
 #   etcd            go.etcd.io/etcd/server/v3
 #   kube-apiserver  k8s.io/kubernetes/cmd/kube-apiserver
+#   kube-controller-manager  k8s.io/kubernetes/cmd/kube-controller-manager
+#                   (same module; the EndpointSlice controller for headless
+#                   and NodePort tests)
+#   external-dns    sigs.k8s.io/external-dns (the peer the tests and make
+#                   bench compare against; v0.20 is the newest that builds
+#                   with Go 1.26)
 # k8s.io/kubernetes and etcd's server module both replace their sibling
 # modules with local paths, so neither can be `go install`ed directly; each is
 # built from a small generated module whose replace lines point the siblings
@@ -13,6 +19,7 @@ cache=${CLUSTERZONE_CACHE:-$top/.cache}
 bin=$cache/bin
 K8S_VERSION=${K8S_VERSION:-v1.37.2}
 ETCD_VERSION=${ETCD_VERSION:-v3.7.2}
+EXTERNAL_DNS_VERSION=${EXTERNAL_DNS_VERSION:-v0.20.0}
 mkdir -p "$bin" "$cache/build"
 
 stamp_ok() { [ -x "$bin/$1" ] && [ "$(cat "$bin/$1.version" 2>/dev/null)" = "$2" ]; }
@@ -42,10 +49,12 @@ MOD
   echo "$ETCD_VERSION" > "$bin/etcd.version"
 }
 
-build_kube_apiserver() {
-  stamp_ok kube-apiserver "$K8S_VERSION" && return 0
-  echo "building kube-apiserver $K8S_VERSION (once per machine, about 10 minutes)..." >&2
-  local d=$cache/build/kube-apiserver staging
+# kube-apiserver and kube-controller-manager come from one generated module
+# and are built together (they share most packages).
+build_kube() {
+  stamp_ok kube-apiserver "$K8S_VERSION" && stamp_ok kube-controller-manager "$K8S_VERSION" && return 0
+  echo "building kube-apiserver and kube-controller-manager $K8S_VERSION (once per machine, about 15 minutes)..." >&2
+  local d=$cache/build/kube staging
   rm -rf "$d" && mkdir -p "$d" && cd "$d"
   # The staging modules are published as k8s.io/<repo> v0.Y.Z for kubernetes v1.Y.Z.
   local minor=v0.${K8S_VERSION#v1.}
@@ -55,7 +64,7 @@ build_kube_apiserver() {
   staging=$(sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p' "$gomod")
   [ -n "$staging" ] || { echo "could not read the staging modules of k8s.io/kubernetes $K8S_VERSION" >&2; exit 1; }
   {
-    echo "module clusterzone.local/build/kube-apiserver"
+    echo "module clusterzone.local/build/kube"
     echo
     echo "go 1.26"
     echo
@@ -65,15 +74,25 @@ build_kube_apiserver() {
     for m in $staging; do echo "	$m => $m $minor"; done
     echo ")"
   } > go.mod
-  printf '//go:build tools\n\npackage tools\n\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver"\n' > tools.go
+  printf '//go:build tools\n\npackage tools\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver"\n\t_ "k8s.io/kubernetes/cmd/kube-controller-manager"\n)\n' > tools.go
   go mod tidy >/dev/null
   go build -o "$bin/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
   echo "$K8S_VERSION" > "$bin/kube-apiserver.version"
+  go build -o "$bin/kube-controller-manager" k8s.io/kubernetes/cmd/kube-controller-manager
+  echo "$K8S_VERSION" > "$bin/kube-controller-manager.version"
+}
+
+build_external_dns() {
+  stamp_ok external-dns "$EXTERNAL_DNS_VERSION" && return 0
+  echo "building external-dns $EXTERNAL_DNS_VERSION (once per machine, a few minutes)..." >&2
+  GOBIN="$bin" GOFLAGS=-mod=mod go install "sigs.k8s.io/external-dns@$EXTERNAL_DNS_VERSION"
+  echo "$EXTERNAL_DNS_VERSION" > "$bin/external-dns.version"
 }
 
 case "${1:-all}" in
   etcd) build_etcd ;;
-  kube-apiserver) build_kube_apiserver ;;
-  all) build_etcd; build_kube_apiserver ;;
-  *) echo "usage: $0 [etcd|kube-apiserver|all]" >&2; exit 2 ;;
+  kube-apiserver|kube-controller-manager|kube) build_kube ;;
+  external-dns) build_external_dns ;;
+  all) build_etcd; build_kube; build_external_dns ;;
+  *) echo "usage: $0 [etcd|kube|external-dns|all]" >&2; exit 2 ;;
 esac

@@ -127,7 +127,7 @@ func (cz *Clusterzone) lookup(t *table.Table, zone, qname string, qtype uint16) 
 	if len(cz.nsAddrs) > 0 && qname == cz.nsFor(zone) {
 		return filterType(cz.glue(zone), qtype), true
 	}
-	a := t.Lookup(zone, qname)
+	a := t.Lookup(zone, qname, cz.view)
 	if !a.Exists {
 		return nil, false
 	}
@@ -139,9 +139,14 @@ func (cz *Clusterzone) lookup(t *table.Table, zone, qname string, qtype uint16) 
 	}
 	// The records carry the query name: the entry's own, or for a wildcard
 	// the name it is synthesized for (RFC 4592).
+	if a.Entry.Set.CNAME() != "" {
+		// An alias answers every type with its CNAME (RFC 1034 section
+		// 3.6.2); the resolver follows it.
+		return t.Records(a.Entry, dns.TypeCNAME, cz.view, qname), true
+	}
 	if qtype == dns.TypeANY {
 		// RFC 8482: answer ANY with one RRset that exists rather than all of them.
-		for _, qt := range [...]uint16{dns.TypeA, dns.TypeAAAA, dns.TypeTXT} {
+		for _, qt := range [...]uint16{dns.TypeA, dns.TypeAAAA, dns.TypeSRV, dns.TypeTXT} {
 			if rrs := t.Records(a.Entry, qt, cz.view, qname); len(rrs) > 0 {
 				return rrs, true
 			}

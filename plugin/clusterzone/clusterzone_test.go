@@ -62,20 +62,107 @@ spec:
 status:
   loadBalancer:
     ingress: [{ip: 192.0.2.12}]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: pending
+  namespace: shop
+  annotations:
+    external-dns.kubernetes.io/hostname: pending.example.org
+spec:
+  type: LoadBalancer
+  clusterIPs: [10.96.0.13]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: db
+  namespace: shop
+  annotations:
+    external-dns.kubernetes.io/hostname: db.example.org
+spec:
+  clusterIP: None
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: db-v4
+  namespace: shop
+  labels: {kubernetes.io/service-name: db}
+addressType: IPv4
+endpoints:
+- {addresses: [10.244.0.5], hostname: db-0, nodeName: n1, conditions: {ready: true}}
+- {addresses: [10.244.0.6], hostname: db-1, nodeName: n1, conditions: {ready: false}}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: np
+  namespace: shop
+  annotations:
+    external-dns.kubernetes.io/hostname: np.example.org
+spec:
+  type: NodePort
+  clusterIPs: [10.96.0.14]
+  ports: [{port: 80, nodePort: 30080}, {port: 53, protocol: UDP, nodePort: 30053}]
+---
+apiVersion: v1
+kind: Node
+metadata: {name: n1}
+status: {addresses: [{type: InternalIP, address: 10.0.0.1}, {type: ExternalIP, address: 203.0.113.1}]}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: ext
+  namespace: shop
+  annotations:
+    external-dns.kubernetes.io/hostname: ext.example.org
+spec:
+  type: ExternalName
+  externalName: 192.0.2.77
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: alias
+  namespace: shop
+  creationTimestamp: "2026-01-01T00:00:00Z"
+  annotations:
+    external-dns.kubernetes.io/hostname: alias.example.org
+spec:
+  type: ExternalName
+  externalName: backend.example.com
 `
 
 // newTestPlugin returns a plugin for example.org. serving testServices in view v.
 func newTestPlugin(t testing.TB, yaml string, v table.View) *Clusterzone {
 	t.Helper()
+	return newTestPluginWith(t, yaml, v, func(*translate.Options) {})
+}
+
+// newTestPluginWith is newTestPlugin with options changed by opt.
+func newTestPluginWith(t testing.TB, yaml string, v table.View, opt func(*translate.Options)) *Clusterzone {
+	t.Helper()
 	zones := []string{"example.org."}
-	opts := translate.Options{Prefixes: []string{translate.PrefixAlpha, translate.PrefixGA}, Zones: zones, DefaultTTL: 60, Controllers: translate.DefaultControllers}
+	opts := translate.Options{Prefixes: []string{translate.PrefixGA, translate.PrefixAlpha}, Zones: zones, DefaultTTL: 60, Controllers: translate.DefaultControllers}
+	opt(&opts)
 	tb := table.New(zones, "test")
 	st := store.New(opts, tb, nil, nil)
-	svcs, err := manifests.Parse("test", []byte(yaml))
+	objs, err := manifests.ParseObjects("test", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range svcs {
+	for _, n := range objs.Nodes {
+		tn := translate.FromNode(n)
+		st.UpsertNode(&tn)
+	}
+	for _, es := range objs.EndpointSlices {
+		tes := translate.FromEndpointSlice(es)
+		st.UpsertEndpoints(&tes)
+	}
+	for _, s := range objs.Services {
 		upsert(st, s)
 	}
 	st.MarkSynced()
@@ -126,6 +213,24 @@ var serveTests = []test.Case{
 	// ANY is answered minimally (RFC 8482): one RRset.
 	{Qname: "web.example.org.", Qtype: dns.TypeANY, Answer: []dns.RR{test.A("web.example.org. 60 IN A 192.0.2.10")}},
 	{Qname: "v6.example.org.", Qtype: dns.TypeANY, Answer: []dns.RR{test.AAAA("v6.example.org. 60 IN AAAA 2001:db8::20")}},
+	// A load balancer without an address yet publishes nothing (as ExternalDNS): NXDOMAIN, not NODATA.
+	{Qname: "pending.example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
+	{Qname: "pending.example.org.", Qtype: dns.TypeTXT, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
+	// Headless: the ready endpoints, and a name per endpoint hostname.
+	{Qname: "db.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("db.example.org. 60 IN A 10.244.0.5")}},
+	{Qname: "db-0.db.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("db-0.db.example.org. 60 IN A 10.244.0.5")}},
+	{Qname: "db-0.db.example.org.", Qtype: dns.TypeTXT, Answer: []dns.RR{test.TXT(`db-0.db.example.org. 60 IN TXT "heritage=external-dns,external-dns/owner=test,external-dns/resource=service/shop/db"`)}},
+	{Qname: "db-1.db.example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
+	// NodePort: the nodes' ExternalIPs, and SRV per node port (ExternalDNS's 0 50 PORT NAME).
+	{Qname: "np.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("np.example.org. 60 IN A 203.0.113.1")}},
+	{Qname: "_np._tcp.np.example.org.", Qtype: dns.TypeSRV, Answer: []dns.RR{test.SRV("_np._tcp.np.example.org. 60 IN SRV 0 50 30080 np.example.org.")}},
+	{Qname: "_np._udp.np.example.org.", Qtype: dns.TypeSRV, Answer: []dns.RR{test.SRV("_np._udp.np.example.org. 60 IN SRV 0 50 30053 np.example.org.")}},
+	{Qname: "_np._tcp.np.example.org.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soa)}},
+	{Qname: "_tcp.np.example.org.", Qtype: dns.TypeSRV, Ns: []dns.RR{test.SOA(soa)}},
+	{Qname: "np.example.org.", Qtype: dns.TypeSRV, Ns: []dns.RR{test.SOA(soa)}},
+	// ExternalName: an IP is A; a hostname without a resolver has no address yet.
+	{Qname: "ext.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("ext.example.org. 60 IN A 192.0.2.77")}},
+	{Qname: "alias.example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
 }
 
 func TestServeDNS(t *testing.T) {
@@ -161,6 +266,15 @@ func TestServeDNSViews(t *testing.T) {
 		{table.All, test.Case{Qname: "web.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("web.example.org. 60 IN A 10.96.0.10"), test.A("web.example.org. 60 IN A 192.0.2.10")}}},
 		{table.All, test.Case{Qname: "web.example.org.", Qtype: dns.TypeAAAA, Answer: []dns.RR{test.AAAA("web.example.org. 60 IN AAAA 2001:db8::10"), test.AAAA("web.example.org. 60 IN AAAA fd00:10:96::a")}}},
 		{table.External, test.Case{Qname: "web.internal.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("web.internal.example.org. 60 IN A 10.96.0.10")}}},
+		// A pending load balancer's ClusterIPs are there for internal clients.
+		{table.Internal, test.Case{Qname: "pending.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("pending.example.org. 60 IN A 10.96.0.13")}}},
+		// Headless pod IPs and ExternalName addresses are in every view.
+		{table.Internal, test.Case{Qname: "db-0.db.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("db-0.db.example.org. 60 IN A 10.244.0.5")}}},
+		{table.Internal, test.Case{Qname: "ext.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("ext.example.org. 60 IN A 192.0.2.77")}}},
+		// NodePort: ClusterIPs inside; SRV (node ports) only outside.
+		{table.Internal, test.Case{Qname: "np.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("np.example.org. 60 IN A 10.96.0.14")}}},
+		{table.Internal, test.Case{Qname: "_np._tcp.np.example.org.", Qtype: dns.TypeSRV, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}}},
+		{table.All, test.Case{Qname: "_np._tcp.np.example.org.", Qtype: dns.TypeSRV, Answer: []dns.RR{test.SRV("_np._tcp.np.example.org. 60 IN SRV 0 50 30080 np.example.org.")}}},
 	} {
 		cz := newTestPlugin(t, testServices, tc.view)
 		rec := dnstest.NewRecorder(&test.ResponseWriter{})
@@ -240,4 +354,22 @@ func sharedWith(cfg sharedConfig, st *store.Store) *shared {
 	s := &shared{cfg: cfg, started: true}
 	s.store.Store(st)
 	return s
+}
+
+// With `externalname cname`, an ExternalName hostname is a CNAME for every
+// type (RFC 1034 3.6.2), with no TXT beside it; an IP stays an A record.
+func TestServeDNSExternalNameCNAME(t *testing.T) {
+	cz := newTestPluginWith(t, testServices, table.External, func(o *translate.Options) { o.ExternalNameCNAME = true })
+	for _, tc := range []test.Case{
+		{Qname: "alias.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.CNAME("alias.example.org. 60 IN CNAME backend.example.com.")}},
+		{Qname: "alias.example.org.", Qtype: dns.TypeTXT, Answer: []dns.RR{test.CNAME("alias.example.org. 60 IN CNAME backend.example.com.")}},
+		{Qname: "alias.example.org.", Qtype: dns.TypeCNAME, Answer: []dns.RR{test.CNAME("alias.example.org. 60 IN CNAME backend.example.com.")}},
+		{Qname: "ext.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("ext.example.org. 60 IN A 192.0.2.77")}},
+	} {
+		rec := dnstest.NewRecorder(&test.ResponseWriter{})
+		cz.ServeDNS(context.Background(), rec, tc.Msg())
+		if err := test.SortAndCheck(rec.Msg, tc); err != nil {
+			t.Errorf("%s %s: %v", tc.Qname, dns.TypeToString[tc.Qtype], err)
+		}
+	}
 }

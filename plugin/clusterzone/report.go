@@ -29,8 +29,11 @@ func (r *reporter) Problem(svc *translate.Result, p translate.Problem) {
 // Skipped implements store.Observer.
 func (r *reporter) Skipped(svc *translate.Result, reason string) {
 	label := "ignore"
-	if strings.HasPrefix(reason, "controller") {
+	switch {
+	case strings.HasPrefix(reason, "controller"):
 		label = "controller"
+	case strings.HasPrefix(reason, "type"):
+		label = "service_type"
 	}
 	skippedCount.WithLabelValues(label).Inc()
 	log.Infof("Service %s skipped: %s", svc.Key, reason)

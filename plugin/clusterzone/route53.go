@@ -13,12 +13,12 @@ type mirrorSource struct{ t *table.Table }
 
 // Endpoints implements route53.Source.
 func (m mirrorSource) Endpoints(zone string) []route53.Endpoint {
-	return toEndpoints(m.t.Entries(zone))
+	return toEndpoints(m.t.Entries(zone, table.External))
 }
 
 // EndpointsAt implements route53.Source.
 func (m mirrorSource) EndpointsAt(names []string) []route53.Endpoint {
-	return toEndpoints(m.t.EntriesAt(names))
+	return toEndpoints(m.t.EntriesAt(names, table.External))
 }
 
 func toEndpoints(entries []*table.Entry) []route53.Endpoint {

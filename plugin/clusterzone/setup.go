@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -73,9 +74,8 @@ type sharedConfig struct {
 
 // key identifies the configuration for sharing.
 func (s sharedConfig) key() string {
-	return fmt.Sprintf("%q|%s|%v|%q|%d|%q|%v|%q|%v|%v", s.manifests, s.kube.Key(), s.useKube,
-		s.translate.Prefixes, s.translate.DefaultTTL, s.translate.Controllers, s.translate.Allow,
-		s.ownerID, s.resolvers, s.events) + fmt.Sprintf("|%+v", s.route53)
+	return fmt.Sprintf("%q|%s|%v|%+v|%q|%v|%v", s.manifests, s.kube.Key(), s.useKube,
+		s.translate, s.ownerID, s.resolvers, s.events) + fmt.Sprintf("|%+v", s.route53)
 }
 
 // Defaults.
@@ -88,7 +88,9 @@ func parse(c *caddy.Controller) (*Clusterzone, sharedConfig, error) {
 	cz := &Clusterzone{view: table.External}
 	cfg := sharedConfig{
 		translate: translate.Options{
-			Prefixes:    []string{translate.PrefixAlpha, translate.PrefixGA},
+			// ExternalDNS's default prefix since v0.22 first; the alpha
+			// prefix (its default before) stays accepted.
+			Prefixes:    []string{translate.PrefixGA, translate.PrefixAlpha},
 			DefaultTTL:  defaultTTL,
 			Controllers: translate.DefaultControllers,
 		},
@@ -231,6 +233,41 @@ func parse(c *caddy.Controller) (*Clusterzone, sharedConfig, error) {
 					return nil, cfg, c.Errf("events must be on or off")
 				}
 				cfg.events = args[0] == "on"
+			case "externalname":
+				args := c.RemainingArgs()
+				if len(args) != 1 || (args[0] != "cname" && args[0] != "address") {
+					return nil, cfg, c.Errf("externalname must be cname or address")
+				}
+				cfg.translate.ExternalNameCNAME = args[0] == "cname"
+			case "always-publish-not-ready-addresses", "publish-host-ip", "expose-internal-ipv6":
+				if len(c.RemainingArgs()) != 0 {
+					return nil, cfg, c.Errf("%s takes no arguments", opt)
+				}
+				switch opt {
+				case "always-publish-not-ready-addresses":
+					cfg.translate.AlwaysPublishNotReady = true
+				case "publish-host-ip":
+					cfg.translate.PublishHostIP = true
+				default:
+					cfg.translate.ExposeInternalIPv6 = true
+				}
+			case "compat":
+				args := c.RemainingArgs()
+				if len(args) != 1 || args[0] != "k8s_gateway" {
+					return nil, cfg, c.Errf("compat must be k8s_gateway (read its %s annotation too)", translate.AnnotationGatewayHostname)
+				}
+				cfg.translate.GatewayHostname = true
+			case "service-types":
+				args := c.RemainingArgs()
+				if len(args) == 0 {
+					return nil, cfg, c.ArgErr()
+				}
+				for _, a := range args {
+					if !slices.Contains(translate.ServiceTypes, a) {
+						return nil, cfg, c.Errf("service type %q is not one of %v", a, translate.ServiceTypes)
+					}
+				}
+				cfg.translate.ServiceTypes = args
 			case "fallthrough":
 				cz.Fall.SetZonesFromArgs(c.RemainingArgs())
 			case "route53":
@@ -250,6 +287,11 @@ func parse(c *caddy.Controller) (*Clusterzone, sharedConfig, error) {
 	if len(cfg.manifests) == 0 {
 		cfg.useKube = true
 	}
+	// EndpointSlices for headless (ClusterIP) and NodePort Services, Nodes
+	// for NodePort ones: watched only when those types are published.
+	types := cfg.translate.ServiceTypes
+	cfg.kube.EndpointSlices = len(types) == 0 || slices.Contains(types, "ClusterIP") || slices.Contains(types, "NodePort")
+	cfg.kube.Nodes = len(types) == 0 || slices.Contains(types, "NodePort")
 	if cfg.route53 != nil {
 		cfg.route53.OwnerID = cfg.ownerID
 		for z := range cfg.route53.Zones {

@@ -33,6 +33,36 @@ func TestParse(t *testing.T) {
 			if !cfg.useKube || cz.Zones[0] != "example.net." {
 				t.Errorf("default source is kubernetes from the server block zone: %+v %v", cfg, cz.Zones)
 			}
+			// ExternalDNS's defaults: the GA prefix first; every Service type,
+			// so EndpointSlices and Nodes are watched.
+			if cfg.translate.Prefixes[0] != translate.PrefixGA || cfg.translate.Prefixes[1] != translate.PrefixAlpha ||
+				!cfg.kube.EndpointSlices || !cfg.kube.Nodes || cfg.translate.ExternalNameCNAME || cfg.translate.GatewayHostname {
+				t.Errorf("defaults: %+v %+v", cfg.translate, cfg.kube)
+			}
+		}},
+		{`clusterzone {
+			service-types LoadBalancer ExternalName
+			externalname cname
+			always-publish-not-ready-addresses
+			publish-host-ip
+			expose-internal-ipv6
+			compat k8s_gateway
+		}`, func(t *testing.T, cz *Clusterzone, cfg sharedConfig) {
+			o := cfg.translate
+			if !o.ExternalNameCNAME || !o.AlwaysPublishNotReady || !o.PublishHostIP || !o.ExposeInternalIPv6 || !o.GatewayHostname ||
+				strings.Join(o.ServiceTypes, ",") != "LoadBalancer,ExternalName" {
+				t.Errorf("translate %+v", o)
+			}
+			if cfg.kube.EndpointSlices || cfg.kube.Nodes {
+				t.Errorf("no headless or NodePort Services: nothing to watch but Services: %+v", cfg.kube)
+			}
+		}},
+		{`clusterzone {
+			service-types ClusterIP
+		}`, func(t *testing.T, cz *Clusterzone, cfg sharedConfig) {
+			if !cfg.kube.EndpointSlices || cfg.kube.Nodes {
+				t.Errorf("headless Services need EndpointSlices, not Nodes: %+v", cfg.kube)
+			}
 		}},
 		{`clusterzone example.org example.com {
 			kubeconfig /k/config ctx
@@ -125,6 +155,11 @@ func TestParseErrors(t *testing.T) {
 		{"clusterzone {\n resolver 127.0.0.1:99999\n}", "bad port"},
 		{"clusterzone {\n allow team-a.example.org\n}", "allow needs SUFFIX NAMESPACE"},
 		{"clusterzone {\n events maybe\n}", "events must be on or off"},
+		{"clusterzone {\n externalname alias\n}", "Testfile:2 - Error during parsing: externalname must be cname or address"},
+		{"clusterzone {\n service-types Headless\n}", `Testfile:2 - Error during parsing: service type "Headless" is not one of [ClusterIP NodePort LoadBalancer ExternalName]`},
+		{"clusterzone {\n service-types\n}", "Wrong argument count"},
+		{"clusterzone {\n publish-host-ip yes\n}", "publish-host-ip takes no arguments"},
+		{"clusterzone {\n compat k8s_external\n}", "compat must be k8s_gateway"},
 		{"clusterzone {\n manifests a.yaml\n kubeconfig /k\n}", "manifests cannot be combined"},
 		{"clusterzone example..org", "not a valid domain name"},
 		{"clusterzone exa\\.mple.org", `Testfile:1 - Error during parsing: zone "exa\\.mple.org" holds a backslash escape`},

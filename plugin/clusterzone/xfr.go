@@ -37,14 +37,14 @@ func (cz *Clusterzone) Transfer(zone string, serial uint32) (<-chan []dns.RR, er
 	// reading the serial and the entries would send new records under the
 	// old serial, and a secondary holding them would never ask again for
 	// that change. Read until the serial stands still around the entries.
-	entries := t.Entries(zone)
+	entries := t.Entries(zone, cz.view)
 	for i := 0; i < 10; i++ {
 		s := cz.soa(t, zone)
 		if s.(*dns.SOA).Serial == soa.(*dns.SOA).Serial {
 			break
 		}
 		soa = s
-		entries = t.Entries(zone)
+		entries = t.Entries(zone, cz.view)
 	}
 	go func() {
 		defer close(ch)

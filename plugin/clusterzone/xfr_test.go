@@ -34,16 +34,21 @@ func collect(t *testing.T, cz *Clusterzone, zone string, serial uint32) []dns.RR
 
 func TestTransferAXFR(t *testing.T) {
 	for _, tc := range []struct {
-		view table.View
-		want []string // records besides SOA, NS and glue, in order
+		view  table.View
+		names int      // names in the view
+		want  []string // records besides SOA, NS and glue, in order
 	}{
-		{table.External, []string{
+		// External: no pending load balancer, SRV records.
+		{table.External, 13, []string{
+			"_np._tcp.np.example.org.\t60\tIN\tSRV\t0 50 30080 np.example.org.",
 			"example.org.\t60\tIN\tA\t192.0.2.10",
 			"example.org.\t60\tIN\tAAAA\t2001:db8::10",
 			"example.org.\t60\tIN\tTXT\t\"heritage=external-dns,external-dns/owner=test,external-dns/resource=service/shop/web\"",
 			"*.apps.example.org.\t300\tIN\tA\t192.0.2.12",
 		}},
-		{table.Internal, []string{
+		// Internal: the pending load balancer's ClusterIP, no SRV.
+		{table.Internal, 12, []string{
+			"pending.example.org.\t60\tIN\tA\t10.96.0.13",
 			"example.org.\t60\tIN\tA\t10.96.0.10",
 			"example.org.\t60\tIN\tAAAA\tfd00:10:96::a",
 		}},
@@ -70,14 +75,14 @@ func TestTransferAXFR(t *testing.T) {
 				t.Errorf("%v: AXFR lacks %q", tc.view, w)
 			}
 		}
-		// Every name the table publishes, nothing else (SOA, NS, glue, and
-		// for each of the 7 names its addresses in the view plus a TXT).
+		// Every name the table publishes in the view, nothing else (SOA,
+		// NS, glue, and for each name its records in the view plus a TXT).
 		names := map[string]bool{}
 		for _, rr := range rrs[3 : len(rrs)-1] {
 			names[rr.Header().Name] = true
 		}
-		if len(names) != 7 {
-			t.Errorf("%v: %d names in the AXFR, want 7: %v", tc.view, len(names), names)
+		if len(names) != tc.names {
+			t.Errorf("%v: %d names in the AXFR, want %d: %v", tc.view, len(names), tc.names, names)
 		}
 	}
 }

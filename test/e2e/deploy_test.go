@@ -280,7 +280,8 @@ func TestDeployManifests(t *testing.T) {
 				t.Errorf("ClusterRole %s is not bound to ServiceAccount %s/%s", r.Name, sa.Namespace, sa.Name)
 			}
 			for _, rule := range r.Rules {
-				checkRule(t, "ClusterRole "+r.Name, rule, map[string][]string{"services": {"get", "list", "watch"}, "events": {"create", "patch"}})
+				checkRule(t, "ClusterRole "+r.Name, rule, map[string][]string{"services": {"get", "list", "watch"}, "events": {"create", "patch"},
+					"endpointslices": {"list", "watch"}, "nodes": {"list", "watch"}})
 				for _, res := range rule.Resources {
 					verbs[res] = append(verbs[res], rule.Verbs...)
 				}
@@ -298,7 +299,8 @@ func TestDeployManifests(t *testing.T) {
 				}
 			}
 		}
-		for res, want := range map[string][]string{"services": {"list", "watch"}, "events": {"create", "patch"}} {
+		for res, want := range map[string][]string{"services": {"list", "watch"}, "events": {"create", "patch"},
+			"endpointslices": {"list", "watch"}, "nodes": {"list", "watch"}} {
 			for _, v := range want {
 				if !slices.Contains(verbs[res], v) {
 					t.Errorf("no ClusterRole grants %s on %s, which the plugin uses", v, res)
@@ -362,7 +364,7 @@ func checkRule(t *testing.T, where string, rule rbacv1.PolicyRule, allowed map[s
 		t.Errorf("%s: unexpected rule %+v", where, rule)
 	}
 	for _, g := range rule.APIGroups {
-		if g != "" && g != "coordination.k8s.io" {
+		if g != "" && g != "coordination.k8s.io" && g != "discovery.k8s.io" {
 			t.Errorf("%s: API group %q", where, g)
 		}
 	}

@@ -95,6 +95,15 @@ func TestManifestsServeOverUDPAndTCP(t *testing.T) {
 			{"anything.apps.example.org.", dns.TypeAAAA, dns.RcodeSuccess, []string{"AAAA 2001:db8::12"}},
 			{"nope.example.org.", dns.TypeA, dns.RcodeNameError, nil},
 			{"web.example.org.", dns.TypeMX, dns.RcodeSuccess, nil},
+			// examples/manifests/workloads.yaml: headless, NodePort, ExternalName.
+			{"db.example.org.", dns.TypeA, dns.RcodeSuccess, []string{"A 10.244.1.10", "A 10.244.2.11"}},
+			{"db.example.org.", dns.TypeAAAA, dns.RcodeSuccess, []string{"AAAA fd00:10:244:1::10", "AAAA fd00:10:244:2::11"}},
+			{"db-1.db.example.org.", dns.TypeAAAA, dns.RcodeSuccess, []string{"AAAA fd00:10:244:2::11"}},
+			{"db-2.db.example.org.", dns.TypeA, dns.RcodeNameError, nil},
+			{"game.example.org.", dns.TypeA, dns.RcodeSuccess, []string{"A 198.51.100.10", "A 198.51.100.11"}},
+			{"game.example.org.", dns.TypeAAAA, dns.RcodeSuccess, []string{"AAAA 2001:db8:100::10"}},
+			{"_game._udp.game.example.org.", dns.TypeSRV, dns.RcodeSuccess, []string{"_game._udp.game.example.org.\t60\tIN\tSRV\t0 50 30777 game.example.org."}},
+			{"legacy.example.org.", dns.TypeA, dns.RcodeSuccess, []string{"A 192.0.2.50"}},
 		} {
 			m := harness.Query(t, c.Addr, tc.name, tc.qtype, proto)
 			got := answers(m)

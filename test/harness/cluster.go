@@ -59,9 +59,12 @@ const (
 )
 
 // Cluster is a real etcd plus kube-apiserver on 127.0.0.1, started by
-// StartCluster. There is no controller manager, scheduler or kubelet: Services
-// get ClusterIPs (allocated by the API server itself) but no Endpoints, and
-// status.loadBalancer is only what a test sets with SetLoadBalancerIngress.
+// StartCluster. There is no scheduler or kubelet, and no controller manager
+// unless a test starts one with StartControllerManager (which runs only the
+// EndpointSlice controller): Services get ClusterIPs (allocated by the API
+// server itself) but no EndpointSlices until then, and status.loadBalancer is
+// only what a test sets with SetLoadBalancerIngress. Pods and Nodes are
+// whatever CreatePod and CreateNode write, status included.
 type Cluster struct {
 	// URL is the API server's address, https://127.0.0.1:PORT.
 	URL string
@@ -106,9 +109,18 @@ type Cluster struct {
 	// APIServerLog is the path of kube-apiserver's output; see EtcdLog.
 	APIServerLog string
 
+	// ControllerManagerLog is the path of kube-controller-manager's output
+	// (StartControllerManager); empty until it is started.
+	ControllerManagerLog string
+	// ControllerManagerURL is kube-controller-manager's secure serving
+	// address, https://127.0.0.1:PORT (self-signed certificate; /healthz and
+	// /metrics need no credentials); empty until StartControllerManager.
+	ControllerManagerURL string
+
 	mu        sync.Mutex
 	etcd      *proc
 	apiserver *proc
+	kcm       *proc
 	apiArgs   []string
 	pki       *pki
 	http      *http.Client // trusts CAData, no auth
@@ -120,8 +132,9 @@ func requireBinary(t testing.TB, name string) string {
 	st, err := os.Stat(p)
 	if err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
 		t.Fatalf("harness: %s not found at %s (%v): run `make test-bins` or `hack/testbins.sh` "+
-			"(builds etcd and kube-apiserver from Go modules into .cache/bin, or $CLUSTERZONE_CACHE/bin; "+
-			"kube-apiserver takes about 10 minutes the first time)", name, p, err)
+			"(builds etcd, kube-apiserver, kube-controller-manager and external-dns from Go modules "+
+			"into .cache/bin, or $CLUSTERZONE_CACHE/bin; the Kubernetes binaries take about 15 minutes "+
+			"the first time; `hack/testbins.sh kube` or `hack/testbins.sh external-dns` builds only those)", name, p, err)
 	}
 	return p
 }

@@ -1,9 +1,9 @@
-// Package store joins the pieces between a source of Services and the record
-// table: it keeps the translation of each Service, resolves load-balancer
-// hostnames through the resolver, applies the result to the table per
-// Service, and reports bad input and conflicts. Sources (the API server
-// informer, manifest files) translate Services with translate.Service and
-// call Upsert, Delete and MarkSynced.
+// Package store joins the pieces between the sources and the record table:
+// it keeps the translation of each Service, the EndpointSlices and Nodes
+// that headless and NodePort Services take their addresses from (joined with
+// translate.Join), resolves load-balancer and ExternalName hostnames through
+// the resolver, applies the result to the table per Service, and reports bad
+// input and conflicts. It is the source.Sink every source feeds.
 package store
 
 import (
@@ -54,6 +54,16 @@ type Store struct {
 	mu      sync.Mutex
 	results map[string]*translate.Result   // by namespace/name
 	hosts   map[string]map[string]struct{} // LB hostname -> Service keys
+	// slices are the EndpointSlices by key, bySvc the keys of each
+	// Service's slices (by the Service's key).
+	slices map[string]*translate.EndpointSlice
+	bySvc  map[string]map[string]struct{}
+	nodes  map[string]*translate.Node
+	// nodeUsers are the Services whose Join reads Nodes.
+	nodeUsers map[string]struct{}
+	// joinProblems are the problems of each Service's last Join, so that a
+	// problem is reported once per change, not on every re-join.
+	joinProblems map[string][]translate.Problem
 }
 
 // New returns a store feeding t. resolver may be nil (hostnames are then
@@ -61,8 +71,13 @@ type Store struct {
 func New(opts translate.Options, t *table.Table, resolver Resolver, obs Observer) *Store {
 	return &Store{
 		opts: opts, table: t, resolver: resolver, obs: obs,
-		results: map[string]*translate.Result{},
-		hosts:   map[string]map[string]struct{}{},
+		results:      map[string]*translate.Result{},
+		hosts:        map[string]map[string]struct{}{},
+		slices:       map[string]*translate.EndpointSlice{},
+		bySvc:        map[string]map[string]struct{}{},
+		nodes:        map[string]*translate.Node{},
+		nodeUsers:    map[string]struct{}{},
+		joinProblems: map[string][]translate.Problem{},
 	}
 }
 
@@ -92,7 +107,13 @@ func (s *Store) Upsert(res *translate.Result) {
 		return
 	}
 	s.retrackHosts(key, prev, res)
-	ch := s.apply(key, res)
+	if res.Backed.NeedsNodes() {
+		s.nodeUsers[key] = struct{}{}
+	} else {
+		delete(s.nodeUsers, key)
+	}
+	delete(s.joinProblems, key) // a changed Service reports its problems again
+	ch, joinProblems := s.apply(key, res)
 	s.mu.Unlock()
 
 	if s.obs == nil {
@@ -102,6 +123,9 @@ func (s *Store) Upsert(res *translate.Result) {
 		s.obs.Skipped(res, res.Skipped)
 	}
 	for _, p := range res.Problems {
+		s.obs.Problem(res, p)
+	}
+	for _, p := range joinProblems {
 		s.obs.Problem(res, p)
 	}
 	s.report(ch)
@@ -116,6 +140,8 @@ func (s *Store) Delete(key string) {
 		return
 	}
 	delete(s.results, key)
+	delete(s.nodeUsers, key)
+	delete(s.joinProblems, key)
 	s.retrackHosts(key, prev, nil)
 	ch := s.table.Delete(key)
 	s.mu.Unlock()
@@ -137,13 +163,117 @@ func (s *Store) Keys() []string {
 // every Service using host is applied again.
 func (s *Store) HostChanged(host string) {
 	s.mu.Lock()
-	var changes []table.Change
+	keys := make([]string, 0, len(s.hosts[host]))
 	for key := range s.hosts[host] {
-		changes = append(changes, s.apply(key, s.results[key]))
+		keys = append(keys, key)
+	}
+	s.reapply(keys)
+}
+
+// UpsertEndpoints adds or updates an EndpointSlice (shared with the source,
+// which must not modify it); the Service it belongs to is joined again.
+func (s *Store) UpsertEndpoints(es *translate.EndpointSlice) {
+	s.mu.Lock()
+	prev := s.slices[es.Key]
+	s.slices[es.Key] = es
+	if prev != nil && prev.Equal(es) {
+		s.mu.Unlock()
+		return
+	}
+	var keys []string
+	if prev != nil && prev.Service != es.Service {
+		s.unindexSlice(prev)
+		keys = append(keys, prev.Service)
+	}
+	if es.Service != "" {
+		if s.bySvc[es.Service] == nil {
+			s.bySvc[es.Service] = map[string]struct{}{}
+		}
+		s.bySvc[es.Service][es.Key] = struct{}{}
+		keys = append(keys, es.Service)
+	}
+	s.reapply(keys)
+}
+
+// DeleteEndpoints removes the EndpointSlice with key "namespace/name".
+func (s *Store) DeleteEndpoints(key string) {
+	s.mu.Lock()
+	prev := s.slices[key]
+	if prev == nil {
+		s.mu.Unlock()
+		return
+	}
+	delete(s.slices, key)
+	s.unindexSlice(prev)
+	s.reapply([]string{prev.Service})
+}
+
+func (s *Store) unindexSlice(es *translate.EndpointSlice) {
+	if m := s.bySvc[es.Service]; m != nil {
+		delete(m, es.Key)
+		if len(m) == 0 {
+			delete(s.bySvc, es.Service)
+		}
+	}
+}
+
+// UpsertNode adds or updates a Node (shared with the source, which must not
+// modify it); the Services that read Nodes are joined again.
+func (s *Store) UpsertNode(n *translate.Node) {
+	s.mu.Lock()
+	prev := s.nodes[n.Name]
+	s.nodes[n.Name] = n
+	if prev != nil && prev.Equal(n) {
+		s.mu.Unlock()
+		return
+	}
+	s.reapply(s.nodeUserKeys())
+}
+
+// DeleteNode removes the Node named name.
+func (s *Store) DeleteNode(name string) {
+	s.mu.Lock()
+	if _, ok := s.nodes[name]; !ok {
+		s.mu.Unlock()
+		return
+	}
+	delete(s.nodes, name)
+	s.reapply(s.nodeUserKeys())
+}
+
+func (s *Store) nodeUserKeys() []string {
+	keys := make([]string, 0, len(s.nodeUsers))
+	for k := range s.nodeUsers {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// reapply applies the Services with these keys again (those the store holds
+// and that take addresses from elsewhere), unlocks s.mu, and reports.
+func (s *Store) reapply(keys []string) {
+	type applied struct {
+		res      *translate.Result
+		ch       table.Change
+		problems []translate.Problem
+	}
+	var done []applied
+	for _, key := range keys {
+		res := s.results[key]
+		if res == nil {
+			continue
+		}
+		ch, problems := s.apply(key, res)
+		done = append(done, applied{res, ch, problems})
 	}
 	s.mu.Unlock()
-	for _, ch := range changes {
-		s.report(ch)
+	for _, a := range done {
+		if s.obs != nil {
+			for _, p := range a.problems {
+				s.obs.Problem(a.res, p)
+			}
+		}
+		s.report(a.ch)
 	}
 }
 
@@ -162,19 +292,68 @@ func (s *Store) report(ch table.Change) {
 	}
 }
 
-// apply resolves res into record sets and applies them. s.mu is held.
-func (s *Store) apply(key string, res *translate.Result) table.Change {
-	sets := make([]table.RecordSet, 0, len(res.Endpoints))
-	for _, ep := range res.Endpoints {
+// apply joins res with its EndpointSlices and Nodes when it has Backed
+// names, resolves it into record sets and applies them. It returns the
+// change and the join's problems not reported before. s.mu is held.
+func (s *Store) apply(key string, res *translate.Result) (table.Change, []translate.Problem) {
+	endpoints := res.Endpoints
+	var fresh []translate.Problem
+	if res.Backed != nil {
+		var eps []*translate.EndpointSlice
+		for k := range s.bySvc[key] {
+			eps = append(eps, s.slices[k])
+		}
+		joined, problems := translate.Join(res.Backed, eps, s.nodes)
+		endpoints = mergeEndpoints(joined, res.Endpoints)
+		fresh = newProblems(s.joinProblems[key], problems)
+		if len(problems) > 0 {
+			s.joinProblems[key] = problems
+		} else {
+			delete(s.joinProblems, key)
+		}
+	}
+	sets := make([]table.RecordSet, 0, len(endpoints))
+	for _, ep := range endpoints {
 		rs := table.RecordSet{
-			Name: ep.Name, TTL: ep.TTL, DualStack: ep.DualStack,
+			Name: ep.Name, TTL: ep.TTL, DualStack: ep.DualStack, Kind: ep.Kind,
 			External: s.resolve(ep.External),
 			Internal: ep.Internal,
 			Aliases:  ep.External.Hostnames,
+			Refs:     ep.Refs,
+		}
+		if ep.Everywhere {
+			rs.Internal = rs.External
 		}
 		sets = append(sets, rs)
 	}
-	return s.table.Apply(table.Owner{Key: key, Created: res.Created.Unix()}, sets)
+	return s.table.Apply(table.Owner{Key: key, Created: res.Created.Unix()}, sets), fresh
+}
+
+// mergeEndpoints returns joined followed by the endpoints of other at names
+// joined does not hold (a name listed as both hostname and
+// internal-hostname of a NodePort Service publishes the node addresses).
+func mergeEndpoints(joined, other []translate.Endpoint) []translate.Endpoint {
+	if len(other) == 0 {
+		return joined
+	}
+	out := slices.Clip(joined)
+	for _, ep := range other {
+		if !slices.ContainsFunc(joined, func(j translate.Endpoint) bool { return j.Name == ep.Name }) {
+			out = append(out, ep)
+		}
+	}
+	return out
+}
+
+// newProblems returns the problems of now that were not in was.
+func newProblems(was, now []translate.Problem) []translate.Problem {
+	var out []translate.Problem
+	for _, p := range now {
+		if !slices.Contains(was, p) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func (s *Store) resolve(a translate.Addrs) []netip.Addr {

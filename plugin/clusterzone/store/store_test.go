@@ -72,7 +72,7 @@ func upsert(s *Store, svc *corev1.Service) {
 
 func aRecords(t *testing.T, s *Store, name string, qtype uint16) []string {
 	t.Helper()
-	a := s.Table().Lookup("example.org.", name)
+	a := s.Table().Lookup("example.org.", name, table.External)
 	if a.Entry == nil {
 		return nil
 	}
@@ -108,7 +108,7 @@ func TestHostnameIngressIsResolved(t *testing.T) {
 	if got := aRecords(t, s, "web.example.org.", dns.TypeAAAA); len(got) != 1 || got[0] != "2001:db8::7" {
 		t.Errorf("AAAA after resolution: %v", got)
 	}
-	e := s.Table().Lookup("example.org.", "web.example.org.").Entry
+	e := s.Table().Lookup("example.org.", "web.example.org.", table.External).Entry
 	if len(e.Set.Aliases) != 1 || e.Set.Aliases[0] != nlb {
 		t.Errorf("aliases %v", e.Set.Aliases)
 	}
@@ -164,7 +164,7 @@ func TestReports(t *testing.T) {
 	if got := aRecords(t, s, "x.example.org.", dns.TypeA); len(got) != 1 || got[0] != "192.0.2.1" {
 		t.Errorf("x.example.org %v", got)
 	}
-	if a := s.Table().Lookup("example.org.", "y.example.org."); a.Exists {
+	if a := s.Table().Lookup("example.org.", "y.example.org.", table.External); a.Exists {
 		t.Error("an ignored Service published a name")
 	}
 	if s.Synced() {

@@ -140,14 +140,14 @@ func BenchmarkLookup(b *testing.B) {
 			names := make([]string, variants)
 			for i := range names {
 				names[i] = q.qname(i)
-				if a := t.Lookup(benchZone, names[i]); a.Exists != q.exists || (a.Entry != nil) != q.entry {
+				if a := t.Lookup(benchZone, names[i], External); a.Exists != q.exists || (a.Entry != nil) != q.entry {
 					b.Fatalf("%s: %+v", names[i], a)
 				}
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				t.Lookup(benchZone, names[i%variants])
+				t.Lookup(benchZone, names[i%variants], External)
 			}
 		})
 	}
@@ -158,7 +158,7 @@ func BenchmarkLookup(b *testing.B) {
 func TestLookupDoesNotAllocate(t *testing.T) {
 	tb := benchTable(10)
 	for _, q := range []string{benchName(3, 0), "nx.bench.example.org.", "x.apps.example.org.", "a.b.apps.example.org.", "x.ingress.eu-west-1.prod.cluster-42.example.org.", "nx.eu-west-1.prod.cluster-42.example.org.", "bench.example.org.", `y\.x.apps.example.org.`, benchZone} {
-		if n := testing.AllocsPerRun(100, func() { tb.Lookup(benchZone, q) }); n != 0 {
+		if n := testing.AllocsPerRun(100, func() { tb.Lookup(benchZone, q, External) }); n != 0 {
 			t.Errorf("Lookup(%s): %v allocations, want 0", q, n)
 		}
 	}

@@ -1,5 +1,5 @@
-// Package table is the in-memory record table: per name, the A, AAAA and TXT
-// records one Service publishes there, for each address view. It is applied
+// Package table is the in-memory record table: per name, the A, AAAA, SRV,
+// CNAME and TXT records one Service publishes there, for each address view. It is applied
 // incrementally per Service, resolves conflicts between Services claiming
 // the same name, keeps a time-based SOA serial per zone and tells
 // subscribers what changed.
@@ -66,6 +66,61 @@ func (o Owner) before(p Owner) bool {
 	return o.Key < p.Key
 }
 
+// Kind is the kind of Service a record set's addresses come from.
+type Kind uint8
+
+// The kinds.
+const (
+	// KindClusterIP: the ClusterIPs (or external IPs) of a ClusterIP Service.
+	KindClusterIP Kind = iota
+	// KindLoadBalancer: a load balancer's ingress (IPs, or hostnames such
+	// as an AWS NLB's) or the Service's external IPs.
+	KindLoadBalancer
+	// KindNodePort: node addresses of a NodePort Service (and its SRV records).
+	KindNodePort
+	// KindExternalName: spec.externalName, an IP or a hostname (then in
+	// Aliases, resolved into External; or served as a CNAME).
+	KindExternalName
+	// KindHeadless: the endpoints of a headless Service.
+	KindHeadless
+	// KindTarget: the target annotation replaced the discovered addresses.
+	KindTarget
+)
+
+var kindNames = [...]string{"ClusterIP", "LoadBalancer", "NodePort", "ExternalName", "Headless", "target"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "unknown"
+}
+
+// SRV is one SRV record's data (RFC 2782).
+type SRV struct {
+	Priority, Weight, Port uint16
+	// Target is a lower-case FQDN.
+	Target string
+}
+
+// Refs are the records of a name that refer to other names. A name holds a
+// CNAME or SRV records, not both.
+type Refs struct {
+	// CNAME is the canonical name (a lower-case FQDN) when the name is an
+	// alias: it then has no other records (RFC 1034 section 3.6.2), not
+	// even its ownership TXT.
+	CNAME string
+	// SRV are the name's SRV records, sorted.
+	SRV []SRV
+}
+
+func (r *Refs) equal(o *Refs) bool {
+	if r == nil || o == nil {
+		return r == o
+	}
+	return r.CNAME == o.CNAME && slices.Equal(r.SRV, o.SRV)
+}
+
 // RecordSet is what one Service publishes at one name, addresses resolved.
 type RecordSet struct {
 	// Name is the lower-case FQDN, possibly a wildcard ("*.apps.example.org.").
@@ -73,18 +128,53 @@ type RecordSet struct {
 	TTL  uint32
 	// DualStack is set when the Service asks for a dual-stack load balancer.
 	DualStack bool
-	External  []netip.Addr
-	Internal  []netip.Addr
-	// Aliases are load-balancer hostnames the External addresses came from
-	// (kept for the Route 53 mirror, which writes ALIAS records to them).
+	// Kind is where the addresses come from.
+	Kind     Kind
+	External []netip.Addr
+	Internal []netip.Addr
+	// Aliases are the hostnames the External addresses were resolved from:
+	// a load balancer's (the Route 53 mirror writes ALIAS records to an AWS
+	// one), a target annotation's, or an ExternalName (Kind says which).
 	Aliases []string
+	// Refs are the name's CNAME or SRV records; nil for almost every name.
+	Refs *Refs
 }
 
 // equal reports whether two record sets publish the same thing.
 func (s RecordSet) equal(o RecordSet) bool {
-	return s.Name == o.Name && s.TTL == o.TTL && s.DualStack == o.DualStack &&
+	return s.Name == o.Name && s.TTL == o.TTL && s.DualStack == o.DualStack && s.Kind == o.Kind &&
 		slices.Equal(s.External, o.External) && slices.Equal(s.Internal, o.Internal) &&
-		slices.Equal(s.Aliases, o.Aliases)
+		slices.Equal(s.Aliases, o.Aliases) && s.Refs.equal(o.Refs)
+}
+
+// CNAME returns the name's canonical name, "" when it is not an alias.
+func (s *RecordSet) CNAME() string {
+	if s.Refs == nil {
+		return ""
+	}
+	return s.Refs.CNAME
+}
+
+// views returns the views in which s publishes anything, one bit per View.
+// A name without records in a view does not exist there: a Service whose
+// load balancer has no address yet publishes nothing (NXDOMAIN), as
+// ExternalDNS does, while keeping its claim on the name. SRV records point at
+// node ports, which are reached through the external addresses only.
+func (s *RecordSet) views() uint8 {
+	cname := s.CNAME() != ""
+	ext := len(s.External) > 0 || cname || s.Refs != nil && len(s.Refs.SRV) > 0
+	in := len(s.Internal) > 0 || cname
+	var m uint8
+	if ext {
+		m |= 1 << External
+	}
+	if in {
+		m |= 1 << Internal
+	}
+	if ext || in {
+		m |= 1 << All
+	}
+	return m
 }
 
 // Entry is a published record set with its owner. Its exported fields are
@@ -94,6 +184,8 @@ func (s RecordSet) equal(o RecordSet) bool {
 type Entry struct {
 	Owner Owner
 	Set   RecordSet
+	// views caches Set.views().
+	views uint8
 	// sole is set when this is the only name its owner claims (what
 	// almost every Service has): a change of that Service then finds its
 	// names from here, without a lookup in byOwner. Written under the
@@ -131,7 +223,10 @@ type txtRecord struct {
 	txt [1]string
 }
 
-// Records returns e's records of type qtype (A, AAAA or TXT) in view v,
+// In reports whether e publishes anything in view v.
+func (e *Entry) In(v View) bool { return e.views&(1<<v) != 0 }
+
+// Records returns e's records of type qtype (A, AAAA, SRV, CNAME or TXT) in view v,
 // named name: the entry's own name, or the query name when e answers for a
 // wildcard (RFC 4592). The records are new: the caller may modify them. Nil
 // when there are none.
@@ -174,7 +269,26 @@ func (t *Table) Records(e *Entry, qtype uint16, v View, name string) []dns.RR {
 			}
 		}
 		return out
+	case dns.TypeSRV:
+		if e.Set.Refs == nil || len(e.Set.Refs.SRV) == 0 || v == Internal {
+			return nil
+		}
+		out := make([]dns.RR, len(e.Set.Refs.SRV))
+		recs := make([]dns.SRV, len(e.Set.Refs.SRV))
+		for i, s := range e.Set.Refs.SRV {
+			recs[i] = dns.SRV{Hdr: hdr, Priority: s.Priority, Weight: s.Weight, Port: s.Port, Target: s.Target}
+			out[i] = &recs[i]
+		}
+		return out
+	case dns.TypeCNAME:
+		if c := e.Set.CNAME(); c != "" {
+			return []dns.RR{&dns.CNAME{Hdr: hdr, Target: c}}
+		}
+		return nil
 	case dns.TypeTXT:
+		if e.Set.CNAME() != "" {
+			return nil
+		}
 		r := &txtRecord{}
 		r.txt[0] = OwnershipTXT(t.ownerID, e.Owner.Key)
 		r.rr = dns.TXT{Hdr: hdr, Txt: r.txt[:]}
@@ -183,10 +297,11 @@ func (t *Table) Records(e *Entry, qtype uint16, v View, name string) []dns.RR {
 	return nil
 }
 
-// All returns every record of e in view v: A, AAAA, then TXT, named after e.
+// All returns every record of e in view v: A, AAAA, SRV, CNAME, then TXT,
+// named after e.
 func (t *Table) All(e *Entry, v View) []dns.RR {
 	var out []dns.RR
-	for _, qt := range [...]uint16{dns.TypeA, dns.TypeAAAA, dns.TypeTXT} {
+	for _, qt := range [...]uint16{dns.TypeA, dns.TypeAAAA, dns.TypeSRV, dns.TypeCNAME, dns.TypeTXT} {
 		out = append(out, t.Records(e, qt, v, e.Set.Name)...)
 	}
 	return out
@@ -210,11 +325,40 @@ func OwnershipTXT(ownerID, key string) string {
 }
 
 // node is one name in the tree of names: claimed by Services, or an empty
-// non-terminal above claimed names, or both.
+// non-terminal above published names, or both.
 type node struct {
 	claims []*Entry // one per claiming owner (almost always one: a slice, not a map)
 	win    *Entry
-	below  int // number of claimed names strictly below this one
+	// below[v] is the number of names strictly below this one that publish
+	// something in view v.
+	below [numViews]int32
+}
+
+// published returns the views in which n's winner publishes records.
+func (n *node) published() uint8 {
+	if n == nil || n.win == nil {
+		return 0
+	}
+	return n.win.views
+}
+
+// exists reports whether the name exists in view v: it publishes records
+// there, or is an empty non-terminal above a name that does. nil does not.
+func (n *node) exists(v View) bool {
+	return n != nil && (n.published()&(1<<v) != 0 || n.below[v] > 0)
+}
+
+// entry returns n's winner when it publishes in view v, nil otherwise.
+func (n *node) entry(v View) *Entry {
+	if n.published()&(1<<v) != 0 {
+		return n.win
+	}
+	return nil
+}
+
+// empty reports whether n holds nothing: no claim and nothing below.
+func (n *node) empty() bool {
+	return len(n.claims) == 0 && n.below == [numViews]int32{}
 }
 
 // Conflict reports a Service that claims a name another Service holds.
@@ -248,7 +392,7 @@ type Table struct {
 	// which the entry already holds.
 	byOwner map[string]string
 	serials map[string]uint32
-	claimed int // names with at least one claim
+	claimed int // names that publish records in at least one view
 
 	// observed[zone] is set when the zone's serial is read with Serial
 	// (SOA queries, transfers) and cleared when it moves; see bump.
@@ -416,10 +560,6 @@ func (t *Table) claim(owner Owner, s RecordSet, sole bool) (bool, []Conflict) {
 		n = &node{}
 		t.names[s.Name] = n
 	}
-	if len(n.claims) == 0 {
-		t.claimed++
-		t.adjustAbove(s.Name, +1)
-	}
 	i := n.claimOf(owner.Key)
 	var prevEntry *Entry
 	if i >= 0 {
@@ -429,14 +569,15 @@ func (t *Table) claim(owner Owner, s RecordSet, sole bool) (bool, []Conflict) {
 		prevEntry.sole = sole // the owner may have gained or lost other names
 		return false, nil
 	}
-	e := &Entry{Owner: owner, Set: s, sole: sole}
+	e := &Entry{Owner: owner, Set: s, views: s.views(), sole: sole}
 	if i >= 0 {
 		n.claims[i] = e
 	} else {
 		n.claims = append(n.claims, e)
 	}
-	prev := n.win
+	prev, was := n.win, n.published()
 	n.win = pickWinner(n.claims)
+	t.published(s.Name, was, n.published())
 	var conflicts []Conflict
 	if n.win != e {
 		conflicts = append(conflicts, Conflict{Name: s.Name, Loser: owner, Winner: n.win.Owner})
@@ -457,22 +598,44 @@ func (t *Table) unclaim(name, key string) bool {
 		return false
 	}
 	n.claims = slices.Delete(n.claims, i, i+1)
-	prev := n.win
+	prev, was := n.win, n.published()
 	if len(n.claims) == 0 {
-		n.claims, n.win = nil, nil
-		t.claimed--
-		t.adjustAbove(name, -1)
-		if n.below == 0 {
-			delete(t.names, name)
-		}
-		return true
+		n.claims = nil
 	}
 	n.win = pickWinner(n.claims)
+	t.published(name, was, n.published())
+	if n.empty() {
+		delete(t.names, name)
+	}
 	return prev != n.win
 }
 
-// adjustAbove counts a claimed name in (or out of) every ancestor up to its zone.
-func (t *Table) adjustAbove(name string, d int) {
+// published accounts for a change of the views name publishes in, from was
+// to now: the count of published names, and the empty non-terminals above.
+func (t *Table) published(name string, was, now uint8) {
+	if was == now {
+		return
+	}
+	switch {
+	case was == 0:
+		t.claimed++
+	case now == 0:
+		t.claimed--
+	}
+	for v := View(0); v < numViews; v++ {
+		bit := uint8(1) << v
+		switch {
+		case was&bit == 0 && now&bit != 0:
+			t.adjustAbove(name, v, +1)
+		case was&bit != 0 && now&bit == 0:
+			t.adjustAbove(name, v, -1)
+		}
+	}
+}
+
+// adjustAbove counts a name published in view v in (or out of) every
+// ancestor up to its zone.
+func (t *Table) adjustAbove(name string, v View, d int32) {
 	zone := t.zoneOf(name)
 	for p := parent(name); p != "" && isSubDomain(zone, p); p = parent(p) {
 		n := t.names[p]
@@ -480,8 +643,8 @@ func (t *Table) adjustAbove(name string, d int) {
 			n = &node{}
 			t.names[p] = n
 		}
-		n.below += d
-		if n.below == 0 && len(n.claims) == 0 {
+		n.below[v] += d
+		if n.empty() {
 			delete(t.names, p)
 		}
 		if p == zone {
@@ -601,12 +764,14 @@ type Answer struct {
 	Wildcard bool
 }
 
-// Lookup finds qname (lower-case FQDN) in zone, following RFC 4592 for wildcards.
-func (t *Table) Lookup(zone, qname string) Answer {
+// Lookup finds qname (lower-case FQDN) in zone as view v sees it, following
+// RFC 4592 for wildcards. A name claimed by a Service that publishes nothing
+// in v (a load balancer without an address yet) does not exist in v.
+func (t *Table) Lookup(zone, qname string, v View) Answer {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	if n := t.names[qname]; n != nil {
-		return Answer{Entry: n.win, Exists: true}
+	if n := t.names[qname]; n.exists(v) {
+		return Answer{Entry: n.entry(v), Exists: true}
 	}
 	if qname == zone {
 		return Answer{Exists: true}
@@ -616,29 +781,28 @@ func (t *Table) Lookup(zone, qname string) Answer {
 	// octets) and looked up without converting it to a string: no allocation.
 	var buf [258]byte
 	for ce := parent(qname); ce != ""; ce = parent(ce) {
-		if ce != zone && t.names[ce] == nil {
+		if ce != zone && !t.names[ce].exists(v) {
 			continue
 		}
 		key := append(append(buf[:0], '*', '.'), ce...)
-		if w := t.names[string(key)]; w != nil {
-			if w.win != nil {
-				return Answer{Entry: w.win, Exists: true, Wildcard: true}
-			}
-			// A wildcard that is only an empty non-terminal still makes the name exist.
-			return Answer{Exists: true, Wildcard: true}
+		if w := t.names[string(key)]; w.exists(v) {
+			// A wildcard that is only an empty non-terminal still makes
+			// the name exist (Entry nil).
+			return Answer{Entry: w.entry(v), Exists: true, Wildcard: true}
 		}
 		break
 	}
 	return Answer{}
 }
 
-// Entries returns the winning entries at or below zone, sorted by name.
-func (t *Table) Entries(zone string) []*Entry {
+// Entries returns the winning entries at or below zone that publish in
+// view v, sorted by name.
+func (t *Table) Entries(zone string, v View) []*Entry {
 	t.mu.RLock()
 	out := make([]*Entry, 0, len(t.names))
 	for name, n := range t.names {
-		if n.win != nil && t.zoneOf(name) == zone {
-			out = append(out, n.win)
+		if e := n.entry(v); e != nil && t.zoneOf(name) == zone {
+			out = append(out, e)
 		}
 	}
 	t.mu.RUnlock()
@@ -646,20 +810,23 @@ func (t *Table) Entries(zone string) []*Entry {
 	return out
 }
 
-// EntriesAt returns the winning entries at exactly these names (absent names are left out).
-func (t *Table) EntriesAt(names []string) []*Entry {
+// EntriesAt returns the winning entries at exactly these names that publish
+// in view v (absent names are left out).
+func (t *Table) EntriesAt(names []string, v View) []*Entry {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	out := make([]*Entry, 0, len(names))
 	for _, name := range names {
-		if n := t.names[name]; n != nil && n.win != nil {
-			out = append(out, n.win)
+		if n := t.names[name]; n != nil {
+			if e := n.entry(v); e != nil {
+				out = append(out, e)
+			}
 		}
 	}
 	return out
 }
 
-// Len returns the number of claimed names.
+// Len returns the number of names that publish records in some view.
 func (t *Table) Len() int {
 	t.mu.RLock()
 	defer t.mu.RUnlock()

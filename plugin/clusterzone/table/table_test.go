@@ -23,7 +23,7 @@ func TestApplyAndLookup(t *testing.T) {
 	tb := New([]string{"example.org."}, "me")
 	tb.Apply(owner("ns/web", 1), []RecordSet{set("web.a.example.org.", "192.0.2.1", "2001:db8::1")})
 
-	a := tb.Lookup("example.org.", "web.a.example.org.")
+	a := tb.Lookup("example.org.", "web.a.example.org.", External)
 	if !a.Exists || a.Entry == nil {
 		t.Fatalf("lookup: %+v", a)
 	}
@@ -36,10 +36,10 @@ func TestApplyAndLookup(t *testing.T) {
 	if got := tb.Records(a.Entry, dns.TypeTXT, External, "web.a.example.org."); len(got) != 1 || got[0].(*dns.TXT).Txt[0] != "heritage=external-dns,external-dns/owner=me,external-dns/resource=service/ns/web" {
 		t.Errorf("TXT %v", got)
 	}
-	if a := tb.Lookup("example.org.", "a.example.org."); !a.Exists || a.Entry != nil {
+	if a := tb.Lookup("example.org.", "a.example.org.", External); !a.Exists || a.Entry != nil {
 		t.Errorf("empty non-terminal: %+v", a)
 	}
-	if a := tb.Lookup("example.org.", "nope.example.org."); a.Exists {
+	if a := tb.Lookup("example.org.", "nope.example.org.", External); a.Exists {
 		t.Errorf("unknown name exists: %+v", a)
 	}
 
@@ -52,7 +52,7 @@ func TestApplyAndLookup(t *testing.T) {
 	if s1 := tb.Serial("example.org."); s1 <= s0 {
 		t.Errorf("serial %d did not increase from %d", s1, s0)
 	}
-	if a := tb.Lookup("example.org.", "a.example.org."); a.Exists {
+	if a := tb.Lookup("example.org.", "a.example.org.", External); a.Exists {
 		t.Error("a.example.org. still exists")
 	}
 	if tb.Len() != 1 || tb.OwnerCount() != 1 {
@@ -88,7 +88,7 @@ func TestConflict(t *testing.T) {
 	if len(ch.Conflicts) != 1 || ch.Conflicts[0].Loser.Key != "b/newer" || ch.Conflicts[0].Winner.Key != "a/older" {
 		t.Fatalf("conflicts %+v", ch.Conflicts)
 	}
-	if e := tb.Lookup("example.org.", "x.example.org.").Entry; e.Owner.Key != "a/older" {
+	if e := tb.Lookup("example.org.", "x.example.org.", External).Entry; e.Owner.Key != "a/older" {
 		t.Errorf("winner %s", e.Owner.Key)
 	}
 	// The newer one changes its addresses: still loses, reported again.
@@ -99,12 +99,12 @@ func TestConflict(t *testing.T) {
 	// Same creation time: namespace/name decides.
 	tb.Apply(owner("z/same", 5), []RecordSet{set("y.example.org.", "192.0.2.9")})
 	ch = tb.Apply(owner("m/same", 5), []RecordSet{set("y.example.org.", "192.0.2.8")})
-	if e := tb.Lookup("example.org.", "y.example.org.").Entry; e.Owner.Key != "m/same" || len(ch.Conflicts) != 1 {
+	if e := tb.Lookup("example.org.", "y.example.org.", External).Entry; e.Owner.Key != "m/same" || len(ch.Conflicts) != 1 {
 		t.Errorf("tie: winner %s, %+v", e.Owner.Key, ch.Conflicts)
 	}
 	// The winner goes away: the other claimant takes over.
 	tb.Delete("a/older")
-	if e := tb.Lookup("example.org.", "x.example.org.").Entry; e == nil || e.Owner.Key != "b/newer" {
+	if e := tb.Lookup("example.org.", "x.example.org.", External).Entry; e == nil || e.Owner.Key != "b/newer" {
 		t.Errorf("after delete: %+v", e)
 	}
 	if len(seen) == 0 {
@@ -117,36 +117,36 @@ func TestWildcard(t *testing.T) {
 	tb.Apply(owner("n/wild", 1), []RecordSet{set("*.apps.example.org.", "192.0.2.1")})
 	tb.Apply(owner("n/host", 1), []RecordSet{set("host.apps.example.org.", "192.0.2.2"), set("x.sub.apps.example.org.", "192.0.2.3")})
 
-	if a := tb.Lookup("example.org.", "foo.apps.example.org."); !a.Wildcard || a.Entry.Owner.Key != "n/wild" {
+	if a := tb.Lookup("example.org.", "foo.apps.example.org.", External); !a.Wildcard || a.Entry.Owner.Key != "n/wild" {
 		t.Errorf("foo: %+v", a)
 	}
-	if a := tb.Lookup("example.org.", "a.b.apps.example.org."); !a.Wildcard {
+	if a := tb.Lookup("example.org.", "a.b.apps.example.org.", External); !a.Wildcard {
 		t.Errorf("a.b: %+v", a)
 	}
-	if a := tb.Lookup("example.org.", "host.apps.example.org."); a.Wildcard || a.Entry.Owner.Key != "n/host" {
+	if a := tb.Lookup("example.org.", "host.apps.example.org.", External); a.Wildcard || a.Entry.Owner.Key != "n/host" {
 		t.Errorf("host: %+v", a)
 	}
 	// sub.apps exists (empty non-terminal): the wildcard does not apply to it
 	// nor below it (RFC 4592 section 2.2.2).
-	if a := tb.Lookup("example.org.", "sub.apps.example.org."); !a.Exists || a.Entry != nil {
+	if a := tb.Lookup("example.org.", "sub.apps.example.org.", External); !a.Exists || a.Entry != nil {
 		t.Errorf("sub: %+v", a)
 	}
-	if a := tb.Lookup("example.org.", "y.sub.apps.example.org."); a.Exists {
+	if a := tb.Lookup("example.org.", "y.sub.apps.example.org.", External); a.Exists {
 		t.Errorf("y.sub: %+v", a)
 	}
-	if a := tb.Lookup("example.org.", "other.example.org."); a.Exists {
+	if a := tb.Lookup("example.org.", "other.example.org.", External); a.Exists {
 		t.Errorf("other: %+v", a)
 	}
 	// An escaped dot is part of its label: x\.apps.example.org. is the label
 	// "x.apps" under example.org., where no wildcard is (found by fuzzing:
 	// it used to get *.apps.example.org.'s records).
-	if a := tb.Lookup("example.org.", `x\.apps.example.org.`); a.Exists {
+	if a := tb.Lookup("example.org.", `x\.apps.example.org.`, External); a.Exists {
 		t.Errorf(`x\.apps: %+v`, a)
 	}
-	if a := tb.Lookup("example.org.", `y.x\.apps.example.org.`); a.Exists {
+	if a := tb.Lookup("example.org.", `y.x\.apps.example.org.`, External); a.Exists {
 		t.Errorf(`y.x\.apps: %+v`, a)
 	}
-	if a := tb.Lookup("example.org.", `y\.z.apps.example.org.`); !a.Wildcard || a.Entry.Owner.Key != "n/wild" {
+	if a := tb.Lookup("example.org.", `y\.z.apps.example.org.`, External); !a.Wildcard || a.Entry.Owner.Key != "n/wild" {
 		t.Errorf(`y\.z.apps (one label under apps): %+v`, a)
 	}
 }
@@ -156,7 +156,7 @@ func TestViews(t *testing.T) {
 	s := set("web.example.org.", "192.0.2.1")
 	s.Internal = []netip.Addr{netip.MustParseAddr("10.96.0.1"), netip.MustParseAddr("fd00::1")}
 	tb.Apply(owner("n/web", 1), []RecordSet{s})
-	e := tb.Lookup("example.org.", "web.example.org.").Entry
+	e := tb.Lookup("example.org.", "web.example.org.", External).Entry
 	for _, tc := range []struct {
 		v       View
 		a, aaaa int
@@ -194,7 +194,7 @@ func TestSerialNeverGoesBack(t *testing.T) {
 func TestOwnerNames(t *testing.T) {
 	tb := New([]string{"example.org."}, "me")
 	o := owner("ns/web", 1)
-	exists := func(name string) bool { return tb.Lookup("example.org.", name).Entry != nil }
+	exists := func(name string) bool { return tb.Lookup("example.org.", name, External).Entry != nil }
 	steps := []struct {
 		sets []RecordSet
 		want []string // the names published afterwards

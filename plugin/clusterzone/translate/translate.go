@@ -1,19 +1,21 @@
 // Package translate turns a Kubernetes Service into the DNS names and
-// addresses it publishes. It is a pure function of the Service and the
-// plugin's options: both sources (the API server and manifest files) go
-// through it, so what a manifest serves in development is what a cluster
-// would serve.
+// addresses it publishes, the way ExternalDNS's Service source does. It is
+// pure: Service is a function of the Service and the plugin's options, and
+// Join adds what a headless or NodePort Service takes from its
+// EndpointSlices and the cluster's Nodes. Every source (the API server,
+// manifest files) goes through it, so what a manifest serves in development
+// is what a cluster would serve.
 package translate
 
 import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/miekg/dns"
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/table"
+
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -31,7 +33,25 @@ const (
 	AnnotationTarget           = "target"
 	AnnotationController       = "controller"
 	AnnotationIgnore           = "ignore"
+	AnnotationAccess           = "access"
+	AnnotationEndpointsType    = "endpoints-type"
 )
+
+// AnnotationGatewayHostname is k8s_gateway's hostname annotation, read with
+// Options.GatewayHostname: names relative to every zone, or absolute.
+const AnnotationGatewayHostname = "coredns.io/hostname"
+
+// Values of the endpoints-type annotation (headless Services).
+const (
+	EndpointsTypeHostIP         = "HostIP"
+	EndpointsTypeNodeExternalIP = "NodeExternalIP"
+)
+
+// MaxAddresses is the most addresses of one family a name carries: 1,000 A
+// (16 kB) or AAAA (28 kB) records fit one TCP answer of 64 kB. More (a
+// headless Service with thousands of ready pods) are a problem; the lowest
+// addresses are kept.
+const MaxAddresses = 1000
 
 // AWS load balancer annotations read to tell a dual-stack load balancer.
 const (
@@ -49,6 +69,15 @@ const (
 	ReasonTTL        = "invalid_ttl"
 	ReasonTarget     = "invalid_target"
 	ReasonNotAllowed = "not_allowed"
+	// ReasonEndpoint: an EndpointSlice endpoint that cannot be published
+	// (no address, an address of the wrong family, a bad hostname).
+	ReasonEndpoint = "invalid_endpoint"
+	// ReasonNode: a Node the Service needs has no usable address or is unknown.
+	ReasonNode = "invalid_node"
+	// ReasonTooMany: more addresses than MaxAddresses at one name.
+	ReasonTooMany = "too_many_addresses"
+	// ReasonExternalName: spec.externalName is neither a hostname nor an IP.
+	ReasonExternalName = "invalid_external_name"
 )
 
 // Allow restricts the names at or below Suffix to Services in Namespaces.
@@ -57,7 +86,9 @@ type Allow struct {
 	Namespaces []string
 }
 
-// Options are the plugin options translate depends on.
+// Options are the plugin options translate depends on. Where ExternalDNS
+// has a flag for a behaviour, the option says which, and its zero value is
+// ExternalDNS's default.
 type Options struct {
 	// Prefixes are the annotation prefixes read, in order of precedence.
 	Prefixes []string
@@ -71,7 +102,27 @@ type Options struct {
 	// published by a Service in one of its namespaces (the longest matching
 	// suffix decides). Names under no rule are open to every namespace.
 	Allow []Allow
+	// ExternalNameCNAME serves an ExternalName Service's hostname as a
+	// CNAME (ExternalDNS's shape) instead of its resolved addresses.
+	ExternalNameCNAME bool
+	// AlwaysPublishNotReady publishes the not-ready endpoints of headless
+	// Services too (--always-publish-not-ready-addresses).
+	AlwaysPublishNotReady bool
+	// PublishHostIP publishes the host addresses of headless Services'
+	// endpoints instead of the pods' (--publish-host-ip).
+	PublishHostIP bool
+	// ExposeInternalIPv6 adds the nodes' internal IPv6 addresses to their
+	// external ones for NodePort and NodeExternalIP (--expose-internal-ipv6).
+	ExposeInternalIPv6 bool
+	// GatewayHostname reads k8s_gateway's coredns.io/hostname annotation too.
+	GatewayHostname bool
+	// ServiceTypes, when set, are the only Service types published
+	// (--service-type-filter); values from ServiceTypes.
+	ServiceTypes []string
 }
+
+// ServiceTypes are the Service types a Options.ServiceTypes filter can name.
+var ServiceTypes = []string{"ClusterIP", "NodePort", "LoadBalancer", "ExternalName"}
 
 // Addrs is a set of addresses a name carries: IPs, and hostnames that are
 // resolved into IPs off the serving path (an AWS load balancer's, say).
@@ -89,14 +140,23 @@ type Endpoint struct {
 	// Name is the lower-case FQDN; it may start with "*." (a wildcard).
 	Name string
 	TTL  uint32
+	// Kind is where the addresses come from.
+	Kind table.Kind
 	// DualStack is set when the Service asks its load balancer for both
 	// address families (the AWS ip-address-type annotation).
 	DualStack bool
+	// Everywhere is set when External are the name's addresses in every
+	// view (ExternalName, headless pods): there is no other internal address.
+	Everywhere bool
 	// External are the addresses published to external clients: load
-	// balancer ingress, external IPs, or the target annotation.
+	// balancer ingress, external IPs, node addresses, endpoints, the
+	// ExternalName, or the target annotation.
 	External Addrs
 	// Internal are the cluster-internal addresses: every ClusterIP.
 	Internal []netip.Addr
+	// Refs are the name's CNAME or SRV records (ExternalName as a CNAME,
+	// NodePort SRV); nil for other names.
+	Refs *table.Refs
 }
 
 // Problem is one piece of invalid input that was dropped.
@@ -114,6 +174,10 @@ type Result struct {
 	UID       string
 	Created   time.Time
 	Endpoints []Endpoint
+	// Backed, when set, are the names whose addresses come from the
+	// Service's EndpointSlices or the cluster's Nodes (headless and
+	// NodePort Services): Join turns them into endpoints.
+	Backed *Backed
 	// Skipped says why the whole Service publishes nothing by choice
 	// (ignore or controller annotation); empty otherwise.
 	Skipped  string
@@ -133,42 +197,70 @@ func (r *Result) NamespaceName() (namespace, name string) {
 func (r *Result) Equal(o *Result) bool {
 	return r.Key == o.Key && r.UID == o.UID && r.Created.Equal(o.Created) &&
 		r.Skipped == o.Skipped && slices.Equal(r.Problems, o.Problems) &&
-		slices.EqualFunc(r.Endpoints, o.Endpoints, Endpoint.equal)
+		slices.EqualFunc(r.Endpoints, o.Endpoints, Endpoint.equal) && r.Backed.equal(o.Backed)
 }
 
 func (e Endpoint) equal(o Endpoint) bool {
-	return e.Name == o.Name && e.TTL == o.TTL && e.DualStack == o.DualStack &&
-		e.External.equal(o.External) && slices.Equal(e.Internal, o.Internal)
+	return e.Name == o.Name && e.TTL == o.TTL && e.Kind == o.Kind && e.DualStack == o.DualStack &&
+		e.Everywhere == o.Everywhere && e.External.equal(o.External) && slices.Equal(e.Internal, o.Internal) &&
+		refsEqual(e.Refs, o.Refs)
+}
+
+func refsEqual(a, b *table.Refs) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.CNAME == b.CNAME && slices.Equal(a.SRV, b.SRV)
 }
 
 func (a Addrs) equal(o Addrs) bool {
 	return slices.Equal(a.IPs, o.IPs) && slices.Equal(a.Hostnames, o.Hostnames)
 }
 
+// annotations reads a Service's annotations under the prefixes in order of
+// precedence: the first prefix that has a key gives its value.
+type annotations struct {
+	m        map[string]string
+	prefixes []string
+}
+
+func (a annotations) get(key string) (string, bool) {
+	for _, p := range a.prefixes {
+		if v, ok := a.m[p+key]; ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
 // Service translates svc. It never fails: invalid parts are dropped and
-// reported in Result.Problems, and everything valid is kept.
+// reported in Result.Problems, and everything valid is kept. Which
+// addresses a name carries follows ExternalDNS's Service source:
+//   - the target annotation, when set, replaces everything below;
+//   - LoadBalancer: spec.externalIPs when set, else the load balancer's
+//     ingress IPs and hostnames (none yet: the name publishes nothing);
+//   - ClusterIP: spec.externalIPs when set, else every ClusterIP;
+//   - ExternalName: spec.externalIPs when set, else spec.externalName (an
+//     IP, or a hostname resolved off the serving path or served as a CNAME);
+//   - headless and NodePort: their endpoints and nodes, in Result.Backed
+//     (see Join).
+//
+// Every name also carries the ClusterIPs as its internal addresses.
 func Service(svc *corev1.Service, opts Options) Result {
 	r := Result{Key: svc.Namespace + "/" + svc.Name, UID: string(svc.UID), Created: svc.CreationTimestamp.Time}
-	ann := func(key string) (string, bool) {
-		for _, p := range opts.Prefixes {
-			if v, ok := svc.Annotations[p+key]; ok {
-				return v, true
-			}
-		}
-		return "", false
-	}
+	ann := annotations{svc.Annotations, opts.Prefixes}
 
-	if v, ok := ann(AnnotationIgnore); ok && strings.EqualFold(strings.TrimSpace(v), "true") {
+	if v, ok := ann.get(AnnotationIgnore); ok && strings.EqualFold(strings.TrimSpace(v), "true") {
 		r.Skipped = "ignore annotation is true"
 		return r
 	}
-	if v, ok := ann(AnnotationController); ok && !slices.Contains(opts.Controllers, strings.TrimSpace(v)) {
+	if v, ok := ann.get(AnnotationController); ok && !slices.Contains(opts.Controllers, strings.TrimSpace(v)) {
 		r.Skipped = fmt.Sprintf("controller annotation %q is not one of %v", v, opts.Controllers)
 		return r
 	}
 
 	ttl := opts.DefaultTTL
-	if v, ok := ann(AnnotationTTL); ok {
+	if v, ok := ann.get(AnnotationTTL); ok {
 		t, err := ParseTTL(v)
 		if err != nil {
 			r.Problems = append(r.Problems, Problem{ReasonTTL, fmt.Sprintf("ttl %q: %v; using %d", v, err, ttl)})
@@ -177,216 +269,167 @@ func Service(svc *corev1.Service, opts Options) Result {
 		}
 	}
 
-	internal := Addrs{IPs: clusterIPs(svc)}
-	external := Addrs{}
-	if v, ok := ann(AnnotationTarget); ok {
-		for _, t := range splitList(v) {
-			if ip, err := netip.ParseAddr(t); err == nil && ip.Zone() == "" {
-				external.IPs = append(external.IPs, ip.Unmap())
-				continue
-			}
-			if h, ok := hostname(t); ok && !strings.HasPrefix(h, "*.") {
-				external.Hostnames = append(external.Hostnames, h)
-				continue
-			}
-			r.Problems = append(r.Problems, Problem{ReasonTarget, fmt.Sprintf("target %q is neither an IP address nor a hostname", t)})
+	// The names, validated; internal-hostname names after the others.
+	hostnames, _ := ann.get(AnnotationHostname)
+	names := r.names(splitList(hostnames), svc.Namespace, opts)
+	if opts.GatewayHostname {
+		names = append(names, r.names(gatewayNames(svc.Annotations[AnnotationGatewayHostname], opts.Zones), svc.Namespace, opts)...)
+	}
+	internalNames, _ := ann.get(AnnotationInternalHostname)
+	inNames := r.names(splitList(internalNames), svc.Namespace, opts)
+	if len(names) == 0 && len(inNames) == 0 {
+		return r
+	}
+	if typ := string(svc.Spec.Type); len(opts.ServiceTypes) > 0 {
+		if typ == "" {
+			typ = string(corev1.ServiceTypeClusterIP)
 		}
-	} else {
-		external = serviceAddrs(svc)
+		if !slices.Contains(opts.ServiceTypes, typ) {
+			r.Skipped = fmt.Sprintf("type %s is not one of service-types %v", typ, opts.ServiceTypes)
+			return r
+		}
 	}
-	if external.Empty() && (svc.Spec.Type == corev1.ServiceTypeClusterIP || svc.Spec.Type == "") {
-		// A ClusterIP Service has no other address: its names carry the ClusterIPs.
-		external.IPs = internal.IPs
-	}
+
+	internal := dedupIPs(clusterIPs(svc))
 	dual := strings.EqualFold(svc.Annotations[AnnotationAWSIPAddressType], "dualstack")
-	external.IPs, internal.IPs = dedupIPs(external.IPs), dedupIPs(internal.IPs)
-	external.Hostnames = dedupStrings(external.Hostnames)
+	base := Endpoint{TTL: ttl, DualStack: dual, Internal: slices.Clip(internal)}
+	targets, hasTarget := ann.get(AnnotationTarget)
+	headless := svc.Spec.ClusterIP == corev1.ClusterIPNone && (svc.Spec.Type == corev1.ServiceTypeClusterIP || svc.Spec.Type == "")
+	switch {
+	case hasTarget:
+		base.Kind = table.KindTarget
+		base.External = r.targets(targets)
+	case headless:
+		r.Backed = backedHeadless(svc, ann, append(names, inNames...), ttl, opts)
+		names, inNames = nil, nil
+	case svc.Spec.Type == corev1.ServiceTypeNodePort:
+		r.Backed = backedNodePort(svc, ann, names, ttl, dual, internal, opts)
+		names = nil
+	case svc.Spec.Type == corev1.ServiceTypeExternalName:
+		base.Kind = table.KindExternalName
+		base.Everywhere = true
+		base.External, base.Refs = r.externalName(svc, opts)
+	case svc.Spec.Type == corev1.ServiceTypeLoadBalancer:
+		base.Kind = table.KindLoadBalancer
+		base.External = loadBalancerAddrs(svc)
+	default:
+		base.Kind = table.KindClusterIP
+		base.External.IPs = externalIPs(svc)
+		if len(base.External.IPs) == 0 {
+			// A ClusterIP Service has no other address: its names carry the ClusterIPs.
+			base.External.IPs = internal
+		}
+	}
+	base.External.IPs = slices.Clip(dedupIPs(base.External.IPs))
+	base.External.Hostnames = slices.Clip(dedupStrings(base.External.Hostnames))
 
 	seen := map[string]int{}
-	add := func(list string, ext Addrs) {
-		for _, n := range splitList(list) {
-			name, ok := hostname(n)
-			if !ok {
-				r.Problems = append(r.Problems, Problem{ReasonHostname, fmt.Sprintf("hostname %q is not a valid DNS name", n)})
-				continue
-			}
-			if !inZones(name, opts.Zones) {
-				r.Problems = append(r.Problems, Problem{ReasonOutside, fmt.Sprintf("hostname %q is outside the zones %v", n, opts.Zones)})
-				continue
-			}
-			if a, ok := allowed(name, svc.Namespace, opts.Allow); !ok {
-				r.Problems = append(r.Problems, Problem{ReasonNotAllowed, fmt.Sprintf("hostname %q: names under %s may only be published from namespaces %v", n, a.Suffix, a.Namespaces)})
-				continue
-			}
-			if i, dup := seen[name]; dup {
-				// Listed twice (or as both hostname and internal-hostname): merge.
-				e := &r.Endpoints[i]
-				e.External.IPs = dedupIPs(append(e.External.IPs, ext.IPs...))
-				e.External.Hostnames = dedupStrings(append(e.External.Hostnames, ext.Hostnames...))
-				continue
-			}
-			seen[name] = len(r.Endpoints)
-			r.Endpoints = append(r.Endpoints, Endpoint{
-				Name: name, TTL: ttl, DualStack: dual,
-				// Shared, not copied (a Service's names usually carry the
-				// same addresses), and clipped: the merge above appends to
-				// a new array.
-				External: Addrs{IPs: slices.Clip(ext.IPs), Hostnames: slices.Clip(ext.Hostnames)},
-				Internal: slices.Clip(internal.IPs),
-			})
+	add := func(name string, ep Endpoint) {
+		if i, dup := seen[name]; dup {
+			// Listed twice (or as both hostname and internal-hostname): merge.
+			e := &r.Endpoints[i]
+			e.External.IPs = dedupIPs(append(e.External.IPs, ep.External.IPs...))
+			e.External.Hostnames = dedupStrings(append(e.External.Hostnames, ep.External.Hostnames...))
+			return
 		}
+		seen[name] = len(r.Endpoints)
+		// Shared, not copied (a Service's names usually carry the same
+		// addresses), and clipped: the merge above appends to a new array.
+		ep.Name = name
+		r.Endpoints = append(r.Endpoints, ep)
 	}
-	if v, ok := ann(AnnotationHostname); ok {
-		add(v, external)
+	for _, n := range names {
+		add(n, base)
 	}
-	if v, ok := ann(AnnotationInternalHostname); ok {
+	for _, n := range inNames {
 		// internal-hostname names publish the ClusterIPs in every view.
-		add(v, internal)
+		ep := base
+		ep.Kind, ep.Everywhere, ep.Refs = table.KindClusterIP, false, nil
+		ep.External = Addrs{IPs: ep.Internal}
+		add(n, ep)
 	}
 	return r
 }
 
-// ParseTTL parses a ttl annotation: whole seconds or a Go duration, 1..2147483647 seconds.
-func ParseTTL(s string) (uint32, error) {
-	s = strings.TrimSpace(s)
-	var secs int64
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		secs = n
-	} else if d, derr := time.ParseDuration(s); derr == nil {
-		if d%time.Second != 0 {
-			return 0, fmt.Errorf("duration %s is not a whole number of seconds", d)
-		}
-		secs = int64(d / time.Second)
-	} else {
-		return 0, fmt.Errorf("not a number of seconds or a duration")
-	}
-	if secs < 1 || secs > 2147483647 {
-		return 0, fmt.Errorf("out of range 1..2147483647")
-	}
-	return uint32(secs), nil
-}
-
-// clusterIPs returns every ClusterIP of svc (both families), none for a headless Service.
-func clusterIPs(svc *corev1.Service) []netip.Addr {
-	ips := svc.Spec.ClusterIPs
-	if len(ips) == 0 && svc.Spec.ClusterIP != "" {
-		ips = []string{svc.Spec.ClusterIP}
-	}
-	var out []netip.Addr
-	for _, s := range ips {
-		if ip, err := netip.ParseAddr(s); err == nil {
-			out = append(out, ip.Unmap())
+// names validates a list of names for the Service in namespace ns: the valid
+// ones are returned, the others reported.
+func (r *Result) names(list []string, ns string, opts Options) []string {
+	var out []string
+	for _, n := range list {
+		name, ok := hostname(n)
+		switch {
+		case !ok:
+			r.Problems = append(r.Problems, Problem{ReasonHostname, fmt.Sprintf("hostname %q is not a valid DNS name", n)})
+		case !inZones(name, opts.Zones):
+			r.Problems = append(r.Problems, Problem{ReasonOutside, fmt.Sprintf("hostname %q is outside the zones %v", n, opts.Zones)})
+		default:
+			if a, ok := allowed(name, ns, opts.Allow); !ok {
+				r.Problems = append(r.Problems, Problem{ReasonNotAllowed, fmt.Sprintf("hostname %q: names under %s may only be published from namespaces %v", n, a.Suffix, a.Namespaces)})
+				continue
+			}
+			out = append(out, name)
 		}
 	}
 	return out
 }
 
-// serviceAddrs returns the externally reachable addresses of svc: load
-// balancer ingress (IPs and hostnames) and spec.externalIPs.
-func serviceAddrs(svc *corev1.Service) Addrs {
+// targets parses the target annotation: IPs and hostnames.
+func (r *Result) targets(v string) Addrs {
 	var a Addrs
-	if svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
-		for _, in := range svc.Status.LoadBalancer.Ingress {
-			if ip, err := netip.ParseAddr(in.IP); err == nil {
-				a.IPs = append(a.IPs, ip.Unmap())
-			}
-			// A load balancer's hostname is a concrete name: a wildcard
-			// would be resolved (and ALIASed) literally.
-			if h, ok := hostname(in.Hostname); ok && !strings.HasPrefix(h, "*.") {
-				a.Hostnames = append(a.Hostnames, h)
-			}
-		}
-	}
-	for _, s := range svc.Spec.ExternalIPs {
-		if ip, err := netip.ParseAddr(s); err == nil {
+	for _, t := range splitList(v) {
+		if ip, err := netip.ParseAddr(t); err == nil && ip.Zone() == "" {
 			a.IPs = append(a.IPs, ip.Unmap())
+			continue
 		}
+		if h, ok := hostname(t); ok && !strings.HasPrefix(h, "*.") {
+			a.Hostnames = append(a.Hostnames, h)
+			continue
+		}
+		r.Problems = append(r.Problems, Problem{ReasonTarget, fmt.Sprintf("target %q is neither an IP address nor a hostname", t)})
 	}
 	return a
 }
 
-// hostname validates and canonicalizes a DNS name: lower case, fully
-// qualified, LDH labels of 1..63 octets (a leading "*" label is allowed).
-func hostname(s string) (string, bool) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	if s == "" || s == "." {
-		return "", false
+// externalName returns what an ExternalName Service's names carry:
+// spec.externalIPs when set (as ExternalDNS), else spec.externalName as an
+// IP, as a hostname to resolve, or as a CNAME with opts.ExternalNameCNAME.
+func (r *Result) externalName(svc *corev1.Service, opts Options) (Addrs, *table.Refs) {
+	if ips := externalIPs(svc); len(ips) > 0 {
+		return Addrs{IPs: ips}, nil
 	}
-	s = dns.Fqdn(s)
-	if len(s) > 254 {
-		return "", false
+	v := strings.TrimSpace(svc.Spec.ExternalName)
+	if ip, err := netip.ParseAddr(v); err == nil && ip.Zone() == "" {
+		return Addrs{IPs: []netip.Addr{ip.Unmap()}}, nil
 	}
-	labels := strings.Split(strings.TrimSuffix(s, "."), ".")
-	for i, l := range labels {
-		if i == 0 && l == "*" && len(labels) > 1 {
+	h, ok := hostname(v)
+	if !ok || strings.HasPrefix(h, "*.") {
+		r.Problems = append(r.Problems, Problem{ReasonExternalName, fmt.Sprintf("externalName %q is neither a hostname nor an IP address", svc.Spec.ExternalName)})
+		return Addrs{}, nil
+	}
+	if opts.ExternalNameCNAME {
+		return Addrs{}, &table.Refs{CNAME: h}
+	}
+	return Addrs{Hostnames: []string{h}}, nil
+}
+
+// gatewayNames returns the names of k8s_gateway's annotation: each value
+// that is fully qualified or at or below a zone as it is, any other value
+// relative to every zone.
+func gatewayNames(v string, zones []string) []string {
+	var out []string
+	for _, n := range splitList(v) {
+		n = strings.ToLower(n)
+		if _, valid := hostname(n); !valid || strings.HasSuffix(n, ".") || inZones(n+".", zones) {
+			out = append(out, n)
 			continue
 		}
-		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-			return "", false
-		}
-		for _, c := range l {
-			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-				return "", false
+		for _, z := range zones {
+			if z == "." {
+				out = append(out, n+".")
+			} else {
+				out = append(out, n+"."+z)
 			}
 		}
 	}
-	return s, true
-}
-
-// inZones reports whether name is at or below one of zones.
-func inZones(name string, zones []string) bool {
-	if strings.HasPrefix(name, "*.") && slices.Contains(zones, name[2:]) {
-		return false // a wildcard at the apex would cover the zone's own SOA/NS
-	}
-	for _, z := range zones {
-		if dns.IsSubDomain(z, name) {
-			return true
-		}
-	}
-	return false
-}
-
-// allowed applies the tenancy rules to name published from namespace ns; it
-// returns the deciding rule.
-func allowed(name, ns string, rules []Allow) (Allow, bool) {
-	var best Allow
-	for _, a := range rules {
-		if len(a.Suffix) > len(best.Suffix) && dns.IsSubDomain(a.Suffix, name) {
-			best = a
-		}
-	}
-	if best.Suffix == "" {
-		return best, true
-	}
-	return best, slices.Contains(best.Namespaces, ns)
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
 	return out
-}
-
-// dedupIPs returns a sorted copy of in without duplicates; nil when empty.
-func dedupIPs(in []netip.Addr) []netip.Addr {
-	if len(in) == 0 {
-		return nil
-	}
-	out := slices.Clone(in)
-	slices.SortFunc(out, netip.Addr.Compare)
-	return slices.Compact(out)
-}
-
-// dedupStrings returns a sorted copy of in without duplicates; nil when empty.
-func dedupStrings(in []string) []string {
-	if len(in) == 0 {
-		return nil
-	}
-	out := slices.Clone(in)
-	slices.Sort(out)
-	return slices.Compact(out)
 }

@@ -7,12 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/table"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 var opts = Options{
-	Prefixes:    []string{PrefixAlpha, PrefixGA},
+	Prefixes:    []string{PrefixGA, PrefixAlpha},
 	Zones:       []string{"example.org.", "example.net."},
 	DefaultTTL:  60,
 	Controllers: DefaultControllers,
@@ -42,6 +44,8 @@ func lb(ns string, ann map[string]string) *corev1.Service {
 	}
 }
 
+const lbKind = table.KindLoadBalancer
+
 func TestService(t *testing.T) {
 	ext := Addrs{IPs: ips("192.0.2.10", "2001:db8::10"), Hostnames: []string{"k8s-web.elb.us-east-1.amazonaws.com."}}
 	internal := ips("10.96.0.10", "fd00:10:96::a")
@@ -55,20 +59,20 @@ func TestService(t *testing.T) {
 		{
 			name: "hostname publishes every ingress address and both ClusterIPs as internal",
 			svc:  lb("shop", map[string]string{PrefixAlpha + "hostname": "Web.Example.org"}),
-			want: []Endpoint{{Name: "web.example.org.", TTL: 60, External: ext, Internal: internal}},
+			want: []Endpoint{{Name: "web.example.org.", TTL: 60, Kind: lbKind, External: ext, Internal: internal}},
 		},
 		{
 			name: "GA prefix, comma list with spaces, trailing dot, wildcard",
 			svc:  lb("shop", map[string]string{PrefixGA + "hostname": " a.example.org., *.apps.example.net ,"}),
 			want: []Endpoint{
-				{Name: "a.example.org.", TTL: 60, External: ext, Internal: internal},
-				{Name: "*.apps.example.net.", TTL: 60, External: ext, Internal: internal},
+				{Name: "a.example.org.", TTL: 60, Kind: lbKind, External: ext, Internal: internal},
+				{Name: "*.apps.example.net.", TTL: 60, Kind: lbKind, External: ext, Internal: internal},
 			},
 		},
 		{
-			name: "alpha prefix wins over GA when both are set",
-			svc:  lb("shop", map[string]string{PrefixAlpha + "hostname": "alpha.example.org", PrefixGA + "hostname": "ga.example.org"}),
-			want: []Endpoint{{Name: "alpha.example.org.", TTL: 60, External: ext, Internal: internal}},
+			name: "GA prefix wins over alpha when both are set (ExternalDNS v0.22's default)",
+			svc:  lb("shop", map[string]string{PrefixAlpha + "hostname": "alpha.example.org", PrefixGA + "hostname": "ga.example.org", PrefixAlpha + "ttl": "30", PrefixGA + "ttl": "90"}),
+			want: []Endpoint{{Name: "ga.example.org.", TTL: 90, Kind: lbKind, External: ext, Internal: internal}},
 		},
 		{
 			name: "internal-hostname publishes both ClusterIPs in every view",
@@ -78,40 +82,40 @@ func TestService(t *testing.T) {
 		{
 			name: "ttl in seconds",
 			svc:  lb("shop", map[string]string{PrefixAlpha + "hostname": "web.example.org", PrefixAlpha + "ttl": "300"}),
-			want: []Endpoint{{Name: "web.example.org.", TTL: 300, External: ext, Internal: internal}},
+			want: []Endpoint{{Name: "web.example.org.", TTL: 300, Kind: lbKind, External: ext, Internal: internal}},
 		},
 		{
 			name: "ttl as a Go duration",
 			svc:  lb("shop", map[string]string{PrefixAlpha + "hostname": "web.example.org", PrefixAlpha + "ttl": "2m"}),
-			want: []Endpoint{{Name: "web.example.org.", TTL: 120, External: ext, Internal: internal}},
+			want: []Endpoint{{Name: "web.example.org.", TTL: 120, Kind: lbKind, External: ext, Internal: internal}},
 		},
 		{
 			name:     "bad ttl keeps the name with the default TTL",
 			svc:      lb("shop", map[string]string{PrefixAlpha + "hostname": "web.example.org", PrefixAlpha + "ttl": "0"}),
-			want:     []Endpoint{{Name: "web.example.org.", TTL: 60, External: ext, Internal: internal}},
+			want:     []Endpoint{{Name: "web.example.org.", TTL: 60, Kind: lbKind, External: ext, Internal: internal}},
 			problems: []string{ReasonTTL},
 		},
 		{
 			name:     "ttl that is not a number",
 			svc:      lb("shop", map[string]string{PrefixAlpha + "hostname": "web.example.org", PrefixAlpha + "ttl": "soon"}),
-			want:     []Endpoint{{Name: "web.example.org.", TTL: 60, External: ext, Internal: internal}},
+			want:     []Endpoint{{Name: "web.example.org.", TTL: 60, Kind: lbKind, External: ext, Internal: internal}},
 			problems: []string{ReasonTTL},
 		},
 		{
 			name: "target replaces the discovered addresses",
 			svc:  lb("shop", map[string]string{PrefixAlpha + "hostname": "web.example.org", PrefixAlpha + "target": "198.51.100.1, 2001:db8::99, lb.example.com"}),
-			want: []Endpoint{{Name: "web.example.org.", TTL: 60, External: Addrs{IPs: ips("198.51.100.1", "2001:db8::99"), Hostnames: []string{"lb.example.com."}}, Internal: internal}},
+			want: []Endpoint{{Name: "web.example.org.", TTL: 60, Kind: table.KindTarget, External: Addrs{IPs: ips("198.51.100.1", "2001:db8::99"), Hostnames: []string{"lb.example.com."}}, Internal: internal}},
 		},
 		{
 			name:     "a bad target is dropped, the good ones stay",
 			svc:      lb("shop", map[string]string{PrefixAlpha + "hostname": "web.example.org", PrefixAlpha + "target": "198.51.100.1, not_a host!"}),
-			want:     []Endpoint{{Name: "web.example.org.", TTL: 60, External: Addrs{IPs: ips("198.51.100.1")}, Internal: internal}},
+			want:     []Endpoint{{Name: "web.example.org.", TTL: 60, Kind: table.KindTarget, External: Addrs{IPs: ips("198.51.100.1")}, Internal: internal}},
 			problems: []string{ReasonTarget},
 		},
 		{
 			name:     "an invalid hostname is dropped, the valid one stays",
 			svc:      lb("shop", map[string]string{PrefixAlpha + "hostname": "bad..example.org, -x.example.org, ok.example.org"}),
-			want:     []Endpoint{{Name: "ok.example.org.", TTL: 60, External: ext, Internal: internal}},
+			want:     []Endpoint{{Name: "ok.example.org.", TTL: 60, Kind: lbKind, External: ext, Internal: internal}},
 			problems: []string{ReasonHostname, ReasonHostname},
 		},
 		{
@@ -122,7 +126,7 @@ func TestService(t *testing.T) {
 		{
 			name:     "a name outside the zones is dropped",
 			svc:      lb("shop", map[string]string{PrefixAlpha + "hostname": "web.example.com, web.example.org"}),
-			want:     []Endpoint{{Name: "web.example.org.", TTL: 60, External: ext, Internal: internal}},
+			want:     []Endpoint{{Name: "web.example.org.", TTL: 60, Kind: lbKind, External: ext, Internal: internal}},
 			problems: []string{ReasonOutside},
 		},
 		{
@@ -133,13 +137,13 @@ func TestService(t *testing.T) {
 		{
 			name:     "tenancy: another namespace may not take team-a's names",
 			svc:      lb("team-b", map[string]string{PrefixAlpha + "hostname": "web.team-a.example.org, web.team-b.example.org"}),
-			want:     []Endpoint{{Name: "web.team-b.example.org.", TTL: 60, External: ext, Internal: internal}},
+			want:     []Endpoint{{Name: "web.team-b.example.org.", TTL: 60, Kind: lbKind, External: ext, Internal: internal}},
 			problems: []string{ReasonNotAllowed},
 		},
 		{
 			name: "tenancy: team-a may",
 			svc:  lb("team-a", map[string]string{PrefixAlpha + "hostname": "web.team-a.example.org"}),
-			want: []Endpoint{{Name: "web.team-a.example.org.", TTL: 60, External: ext, Internal: internal}},
+			want: []Endpoint{{Name: "web.team-a.example.org.", TTL: 60, Kind: lbKind, External: ext, Internal: internal}},
 		},
 		{
 			name:    "ignore",
@@ -154,7 +158,7 @@ func TestService(t *testing.T) {
 		{
 			name: "controller dns-controller (ExternalDNS's value) is accepted",
 			svc:  lb("shop", map[string]string{PrefixAlpha + "hostname": "web.example.org", PrefixAlpha + "controller": "dns-controller"}),
-			want: []Endpoint{{Name: "web.example.org.", TTL: 60, External: ext, Internal: internal}},
+			want: []Endpoint{{Name: "web.example.org.", TTL: 60, Kind: lbKind, External: ext, Internal: internal}},
 		},
 		{
 			name: "a wildcard load balancer hostname is not an address (found by fuzzing)",
@@ -163,7 +167,7 @@ func TestService(t *testing.T) {
 				s.Status.LoadBalancer.Ingress[2].Hostname = "*.elb.us-east-1.amazonaws.com"
 				return s
 			}(),
-			want: []Endpoint{{Name: "web.example.org.", TTL: 60, External: Addrs{IPs: ext.IPs}, Internal: internal}},
+			want: []Endpoint{{Name: "web.example.org.", TTL: 60, Kind: lbKind, External: Addrs{IPs: ext.IPs}, Internal: internal}},
 		},
 		{
 			name: "no annotation publishes nothing",
@@ -172,7 +176,7 @@ func TestService(t *testing.T) {
 		{
 			name: "the same name twice is published once",
 			svc:  lb("shop", map[string]string{PrefixAlpha + "hostname": "web.example.org,WEB.example.org."}),
-			want: []Endpoint{{Name: "web.example.org.", TTL: 60, External: ext, Internal: internal}},
+			want: []Endpoint{{Name: "web.example.org.", TTL: 60, Kind: lbKind, External: ext, Internal: internal}},
 		},
 	}
 	for _, tc := range tests {
@@ -203,12 +207,12 @@ func TestService(t *testing.T) {
 
 func TestServiceAddresses(t *testing.T) {
 	ann := map[string]string{PrefixAlpha + "hostname": "web.example.org"}
-	t.Run("externalIPs are external addresses", func(t *testing.T) {
-		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "n", Annotations: ann},
-			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, ClusterIPs: []string{"10.96.0.1"}, ExternalIPs: []string{"203.0.113.5", "2001:db8::5"}}}
+	t.Run("externalIPs replace the load balancer's ingress (as in ExternalDNS)", func(t *testing.T) {
+		svc := lb("n", ann)
+		svc.Spec.ExternalIPs = []string{"203.0.113.5", "2001:db8::5"}
 		r := Service(svc, opts)
-		if got := r.Endpoints[0].External.IPs; !reflect.DeepEqual(got, ips("203.0.113.5", "2001:db8::5")) {
-			t.Errorf("external %v", got)
+		if got := r.Endpoints[0].External; !reflect.DeepEqual(got.IPs, ips("203.0.113.5", "2001:db8::5")) || got.Hostnames != nil {
+			t.Errorf("external %+v", got)
 		}
 	})
 	t.Run("a ClusterIP Service publishes its ClusterIPs", func(t *testing.T) {
@@ -245,14 +249,130 @@ func TestServiceAddresses(t *testing.T) {
 }
 
 func TestParseTTL(t *testing.T) {
-	for in, want := range map[string]uint32{"1": 1, "60": 60, "2147483647": 2147483647, "1h": 3600, " 30s ": 30} {
+	// Durations are truncated to whole seconds, as ExternalDNS does.
+	for in, want := range map[string]uint32{"1": 1, "60": 60, "2147483647": 2147483647, "1h": 3600, " 30s ": 30, "20.5s": 20, "1.5s": 1, "1m30.9s": 90} {
 		if got, err := ParseTTL(in); err != nil || got != want {
 			t.Errorf("ParseTTL(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"0", "-5", "2147483648", "1.5s", "abc", ""} {
+	for _, in := range []string{"0", "-5", "2147483648", "0.5s", "-1s", "abc", "", "20.5"} {
 		if _, err := ParseTTL(in); err == nil {
 			t.Errorf("ParseTTL(%q) succeeded", in)
 		}
+	}
+}
+
+func TestServiceKinds(t *testing.T) {
+	ann := map[string]string{PrefixGA + "hostname": "web.example.org"}
+	meta := metav1.ObjectMeta{Name: "web", Namespace: "n", Annotations: ann, UID: "u1"}
+	externalName := func(name string, extIPs ...string) *corev1.Service {
+		return &corev1.Service{ObjectMeta: meta, Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: name, ExternalIPs: extIPs}}
+	}
+	cname := opts
+	cname.ExternalNameCNAME = true
+	tests := []struct {
+		name     string
+		svc      *corev1.Service
+		opts     Options
+		want     []Endpoint
+		backed   *Backed
+		problems []string
+	}{
+		{
+			name: "ExternalName hostname: resolved off the serving path, in every view",
+			svc:  externalName("Backend.Example.COM."),
+			want: []Endpoint{{Name: "web.example.org.", TTL: 60, Kind: table.KindExternalName, Everywhere: true, External: Addrs{Hostnames: []string{"backend.example.com."}}}},
+		},
+		{
+			name: "ExternalName hostname served as a CNAME (ExternalDNS's shape)",
+			svc:  externalName("backend.example.com"),
+			opts: cname,
+			want: []Endpoint{{Name: "web.example.org.", TTL: 60, Kind: table.KindExternalName, Everywhere: true, Refs: &table.Refs{CNAME: "backend.example.com."}}},
+		},
+		{
+			name: "ExternalName IP: A/AAAA",
+			svc:  externalName("2001:db8::7"),
+			opts: cname,
+			want: []Endpoint{{Name: "web.example.org.", TTL: 60, Kind: table.KindExternalName, Everywhere: true, External: Addrs{IPs: ips("2001:db8::7")}}},
+		},
+		{
+			name: "ExternalName with externalIPs publishes them (as in ExternalDNS)",
+			svc:  externalName("backend.example.com", "192.0.2.44"),
+			want: []Endpoint{{Name: "web.example.org.", TTL: 60, Kind: table.KindExternalName, Everywhere: true, External: Addrs{IPs: ips("192.0.2.44")}}},
+		},
+		{
+			name:     "ExternalName that is neither a hostname nor an IP",
+			svc:      externalName("not a name!"),
+			want:     []Endpoint{{Name: "web.example.org.", TTL: 60, Kind: table.KindExternalName, Everywhere: true}},
+			problems: []string{ReasonExternalName},
+		},
+		{
+			name: "ClusterIP with externalIPs publishes the external IPs, ClusterIPs stay internal",
+			svc: &corev1.Service{ObjectMeta: meta, Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, ClusterIP: "10.96.0.1",
+				ClusterIPs: []string{"10.96.0.1"}, ExternalIPs: []string{"203.0.113.9"}}},
+			want: []Endpoint{{Name: "web.example.org.", TTL: 60, Kind: table.KindClusterIP, External: Addrs{IPs: ips("203.0.113.9")}, Internal: ips("10.96.0.1")}},
+		},
+		{
+			name: "headless: names wait for the EndpointSlices",
+			svc: &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "n", Annotations: map[string]string{
+				PrefixGA + "hostname": "db.example.org", PrefixAlpha + "internal-hostname": "db.internal.example.org", PrefixGA + "endpoints-type": "NodeExternalIP"}},
+				Spec: corev1.ServiceSpec{ClusterIP: "None", ClusterIPs: []string{"None"}, PublishNotReadyAddresses: true}},
+			backed: &Backed{Kind: table.KindHeadless, Names: []string{"db.example.org.", "db.internal.example.org."}, TTL: 60, Service: "db", NodeExternal: true, NotReady: true},
+		},
+		{
+			name: "NodePort: names wait for the nodes, ClusterIPs internal, one SRV port per node port",
+			svc: &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "np", Namespace: "n", Annotations: map[string]string{
+				PrefixGA + "hostname": "np.example.org", PrefixGA + "access": "private"}},
+				Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, ClusterIP: "10.96.0.3", ClusterIPs: []string{"10.96.0.3"},
+					ExternalTrafficPolicy: corev1.ServiceExternalTrafficPolicyLocal,
+					Ports:                 []corev1.ServicePort{{Port: 80, NodePort: 30080}, {Port: 53, Protocol: corev1.ProtocolUDP, NodePort: 30053}, {Port: 9}}}},
+			backed: &Backed{Kind: table.KindNodePort, Names: []string{"np.example.org."}, TTL: 60, Service: "np", Access: "private", Local: true,
+				Ports: []Port{{"tcp", 30080}, {"udp", 30053}}, Internal: ips("10.96.0.3")},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := tc.opts
+			if o.Zones == nil {
+				o = opts
+			}
+			r := Service(tc.svc, o)
+			if !reflect.DeepEqual(r.Endpoints, tc.want) {
+				t.Errorf("endpoints\n got %+v\nwant %+v", r.Endpoints, tc.want)
+			}
+			if !reflect.DeepEqual(r.Backed, tc.backed) {
+				t.Errorf("backed\n got %+v\nwant %+v", r.Backed, tc.backed)
+			}
+			var reasons []string
+			for _, p := range r.Problems {
+				reasons = append(reasons, p.Reason)
+			}
+			if !reflect.DeepEqual(reasons, tc.problems) {
+				t.Errorf("problems %v, want %v (%+v)", reasons, tc.problems, r.Problems)
+			}
+		})
+	}
+}
+
+func TestGatewayHostname(t *testing.T) {
+	o := opts
+	o.GatewayHostname = true
+	svc := lb("n", map[string]string{AnnotationGatewayHostname: "App, api.example.net, full.example.com., bad_name!"})
+	r := Service(svc, o)
+	var names []string
+	for _, ep := range r.Endpoints {
+		names = append(names, ep.Name)
+	}
+	// Relative names under every zone; absolute ones as they are (outside
+	// the zones: a problem, as for ExternalDNS's annotation).
+	want := []string{"app.example.org.", "app.example.net.", "api.example.net."}
+	if !reflect.DeepEqual(names, want) {
+		t.Errorf("names %v, want %v", names, want)
+	}
+	if len(r.Problems) != 2 || r.Problems[0].Reason != ReasonOutside || r.Problems[1].Reason != ReasonHostname {
+		t.Errorf("problems %+v", r.Problems)
+	}
+	if r := Service(svc, opts); len(r.Endpoints) != 0 {
+		t.Errorf("without the option the annotation is read: %+v", r.Endpoints)
 	}
 }

@@ -1,9 +1,10 @@
-// Package kube is the live Kubernetes source of the clusterzone plugin: a
-// shared informer on Services (one WATCH for all namespaces, or one per
-// configured namespace) that feeds slim Service objects to a Sink, plus an
-// EventRecorder that writes core/v1 Events on Services.
+// Package kube is the live Kubernetes source of the clusterzone plugin:
+// informers on Services, EndpointSlices and Nodes (one WATCH per kind for all
+// namespaces, or one per configured namespace) that feed their translations
+// to a source.Sink, plus an EventRecorder that writes core/v1 Events on
+// Services.
 //
-// The informer has no periodic resync: the Sink hears about a Service only
+// The informers have no periodic resync: the Sink hears about an object only
 // when it changes. When the API server goes away, the reflector re-lists and
 // re-watches by itself (with client-go's backoff) and the Sink keeps its last
 // state meanwhile; nothing is deleted because of a watch error.
@@ -43,6 +44,12 @@ type Config struct {
 	// Labels is a label selector (e.g. "app=web,tier!=db"); only Services
 	// that match it are watched. The API server does the filtering.
 	Labels string
+	// EndpointSlices watches EndpointSlices (headless and NodePort
+	// Services with policy Local need them).
+	EndpointSlices bool
+	// Nodes watches Nodes (NodePort Services, and headless Services with
+	// endpoints-type HostIP or NodeExternalIP, need them).
+	Nodes bool
 }
 
 // Validate checks the configuration without contacting the cluster: the
@@ -76,7 +83,7 @@ func (c Config) Key() string {
 	if n := c.namespaces(); len(n) > 0 {
 		ns = strings.Join(n, ",")
 	}
-	return fmt.Sprintf("kubeconfig=%q context=%q namespaces=%q labels=%q", kubeconfig, c.Context, ns, c.selector())
+	return fmt.Sprintf("kubeconfig=%q context=%q namespaces=%q labels=%q endpointslices=%v nodes=%v", kubeconfig, c.Context, ns, c.selector(), c.EndpointSlices, c.Nodes)
 }
 
 // namespaces returns the configured namespaces sorted and without

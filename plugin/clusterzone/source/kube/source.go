@@ -3,13 +3,17 @@ package kube
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/source"
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/translate"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -18,44 +22,40 @@ import (
 	"k8s.io/client-go/tools/cache"
 )
 
-// Sink receives the translations of the Services a Source watches. A Source
-// never calls its Sink's methods concurrently. The translations passed to
-// Upsert are shared with the informer's cache and must not be modified.
-type Sink interface {
-	// Upsert adds or updates a Service's translation. It is called from
-	// the informer's goroutine and must be cheap.
-	Upsert(res *translate.Result)
-	// Delete removes the Service with key "namespace/name".
-	Delete(key string)
-	// MarkSynced is called once, after the first full list of every
-	// informer has been delivered.
-	MarkSynced()
-}
-
-// Source watches Services on the API server, translates them and feeds a Sink.
+// Source watches Services on the API server, and the EndpointSlices and
+// Nodes when the configuration needs them, translates them and feeds a
+// source.Sink.
 //
-// It runs one client-go informer per namespace (one for all namespaces
-// unless restricted), made with cache.NewInformerWithOptions rather than a
-// shared informer: its handler is called in the goroutine that updates the
-// informer's cache, as the watch event is processed, instead of being handed
-// to a listener goroutine (two goroutine hand-offs that delay an answer on a
-// busy machine). Nothing else in the process shares these informers.
+// It runs client-go informers (one per namespace and kind, one for all
+// namespaces unless restricted; Nodes are cluster-wide), made with
+// cache.NewInformerWithOptions rather than shared informers: their handler
+// is called in the goroutine that updates the informer's cache, as the
+// watch event is processed, instead of being handed to a listener goroutine
+// (two goroutine hand-offs that delay an answer on a busy machine). Each
+// informer's transform turns the object into what translate reads of it, so
+// the caches hold no Kubernetes objects.
 type Source struct {
-	sink        Sink
-	scope       string
-	controllers []cache.Controller
-	caches      []cache.Store // the informers' caches (translations), for the count at sync
+	sink      source.Sink
+	scope     string
+	informers []informer
 
 	mu      sync.Mutex // serializes calls to sink
 	running atomic.Bool
 	synced  atomic.Bool
 }
 
+// informer is one informer of the Source and its cache (for the count at sync).
+type informer struct {
+	kind  string
+	ctrl  cache.Controller
+	cache cache.Store
+}
+
 // New returns a Source for cfg that lists and watches through client,
-// translates each Service with opts and feeds sink. cfg should have passed Validate; an invalid label selector is
-// rejected by the API server and the Source then never syncs. Nothing
-// happens until Run.
-func New(cfg Config, client kubernetes.Interface, opts translate.Options, sink Sink) *Source {
+// translates each Service with opts and feeds sink. cfg should have passed
+// Validate; an invalid label selector is rejected by the API server and the
+// Source then never syncs. Nothing happens until Run.
+func New(cfg Config, client kubernetes.Interface, opts translate.Options, sink source.Sink) *Source {
 	s := &Source{sink: sink, scope: "all namespaces"}
 	selector := cfg.selector()
 	namespaces := cfg.namespaces()
@@ -67,47 +67,109 @@ func New(cfg Config, client kubernetes.Interface, opts translate.Options, sink S
 	if selector != "" {
 		s.scope += " with labels " + selector
 	}
-
-	handler := cache.ResourceEventHandlerFuncs{
-		AddFunc:    s.upsert,
-		UpdateFunc: func(_, obj interface{}) { s.upsert(obj) },
-		DeleteFunc: s.onDelete,
+	add := func(kind string, lw *cache.ListWatch, obj runtime.Object, transform cache.TransformFunc, upsert func(any), del func(string)) {
+		store, ctrl := cache.NewInformerWithOptions(cache.InformerOptions{
+			ListerWatcher: cache.ToListWatcherWithWatchListSemantics(lw, client),
+			ObjectType:    obj,
+			Handler: cache.ResourceEventHandlerFuncs{
+				AddFunc:    func(o any) { s.deliver(func() { upsert(o) }) },
+				UpdateFunc: func(_, o any) { s.deliver(func() { upsert(o) }) },
+				DeleteFunc: func(o any) {
+					if key := deletedKey(o); key != "" {
+						s.deliver(func() { del(key) })
+					}
+				},
+			},
+			Transform: transform,
+		})
+		s.informers = append(s.informers, informer{kind: kind, ctrl: ctrl, cache: store})
 	}
 	for _, ns := range namespaces {
-		store, ctrl := cache.NewInformerWithOptions(cache.InformerOptions{
-			ListerWatcher: listWatch(client, ns, selector),
-			ObjectType:    &corev1.Service{},
-			Handler:       handler,
-			ResyncPeriod:  0,
-			Transform:     Transformer(opts),
-		})
-		s.controllers = append(s.controllers, ctrl)
-		s.caches = append(s.caches, store)
+		core := client.CoreV1()
+		add("Services", &cache.ListWatch{
+			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				o.LabelSelector = selector
+				out, err := core.Services(ns).List(ctx, o)
+				logRequestError("list", "Services", err)
+				return out, err
+			},
+			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+				o.LabelSelector = selector
+				out, err := core.Services(ns).Watch(ctx, o)
+				logRequestError("watch", "Services", err)
+				return out, err
+			},
+		}, &corev1.Service{}, Transformer(opts), func(o any) {
+			if t, ok := o.(*Translated); ok {
+				s.sink.Upsert(t.Result())
+			}
+		}, s.sink.Delete)
+		if !cfg.EndpointSlices {
+			continue
+		}
+		// Every EndpointSlice of the namespaces: a Service's labels are
+		// not always on its slices (those not made by the controller).
+		disc := client.DiscoveryV1()
+		add("EndpointSlices", &cache.ListWatch{
+			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				out, err := disc.EndpointSlices(ns).List(ctx, o)
+				logRequestError("list", "EndpointSlices", err)
+				return out, err
+			},
+			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+				out, err := disc.EndpointSlices(ns).Watch(ctx, o)
+				logRequestError("watch", "EndpointSlices", err)
+				return out, err
+			},
+		}, &discoveryv1.EndpointSlice{}, sliceTransform, func(o any) {
+			if e, ok := o.(*Endpoints); ok {
+				s.sink.UpsertEndpoints(e.Slice())
+			}
+		}, s.sink.DeleteEndpoints)
+	}
+	if cfg.Nodes {
+		nodes := client.CoreV1().Nodes()
+		add("Nodes", &cache.ListWatch{
+			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				out, err := nodes.List(ctx, o)
+				logRequestError("list", "Nodes", err)
+				return out, err
+			},
+			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+				out, err := nodes.Watch(ctx, o)
+				logRequestError("watch", "Nodes", err)
+				return out, err
+			},
+		}, &corev1.Node{}, nodeTransform, func(o any) {
+			if n, ok := o.(*NodeAddrs); ok {
+				s.sink.UpsertNode(n.Node())
+			}
+		}, s.sink.DeleteNode)
 	}
 	return s
 }
 
-// listWatch lists and watches the Services of namespace ns
-// (metav1.NamespaceAll for all) that match selector, with client-go's
-// watch-list (streaming) semantics unless the client says it does not
-// support them. A list or watch request that fails is logged here; the
-// reflector retries it with backoff, and the Sink keeps its state meanwhile.
-func listWatch(client kubernetes.Interface, ns, selector string) cache.ListerWatcher {
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-			opts.LabelSelector = selector
-			out, err := client.CoreV1().Services(ns).List(ctx, opts)
-			logRequestError("list", err)
-			return out, err
-		},
-		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-			opts.LabelSelector = selector
-			out, err := client.CoreV1().Services(ns).Watch(ctx, opts)
-			logRequestError("watch", err)
-			return out, err
-		},
+// deliver calls f, which calls the Sink, serialized with every other call.
+func (s *Source) deliver(f func()) {
+	s.mu.Lock()
+	f()
+	s.mu.Unlock()
+}
+
+// deletedKey returns the cache key of a deleted object (a translation, or
+// a cache.DeletedFinalStateUnknown).
+func deletedKey(obj any) string {
+	switch o := obj.(type) {
+	case cache.DeletedFinalStateUnknown:
+		return o.Key
+	case interface{ GetObjectMeta() metav1.Object }:
+		m := o.GetObjectMeta()
+		if m.GetNamespace() == "" {
+			return m.GetName()
+		}
+		return m.GetNamespace() + "/" + m.GetName()
 	}
-	return cache.ToListWatcherWithWatchListSemantics(lw, client)
+	return ""
 }
 
 // Run starts the informers, calls the Sink's MarkSynced once every informer
@@ -119,22 +181,26 @@ func (s *Source) Run(ctx context.Context) {
 		return
 	}
 	var wg sync.WaitGroup
-	for _, ctrl := range s.controllers {
+	for _, inf := range s.informers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ctrl.RunWithContext(ctx)
+			inf.ctrl.RunWithContext(ctx)
 		}()
 	}
 	defer wg.Wait()
 
 	// A controller has synced once its first full list has been processed,
 	// which here means delivered to the Sink (the handler runs in Process).
-	synced := make([]cache.InformerSynced, len(s.controllers))
-	for i, ctrl := range s.controllers {
-		synced[i] = ctrl.HasSynced
+	synced := make([]cache.InformerSynced, len(s.informers))
+	kinds := []string{}
+	for i, inf := range s.informers {
+		synced[i] = inf.ctrl.HasSynced
+		if !slices.Contains(kinds, inf.kind) {
+			kinds = append(kinds, inf.kind)
+		}
 	}
-	log.Infof("Watching Services in %s", s.scope)
+	log.Infof("Watching %s in %s", strings.Join(kinds, ", "), s.scope)
 	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
 		return // ctx done before the first sync
 	}
@@ -142,11 +208,15 @@ func (s *Source) Run(ctx context.Context) {
 	s.synced.Store(true)
 	s.sink.MarkSynced()
 	s.mu.Unlock()
-	n := 0
-	for _, c := range s.caches {
-		n += len(c.ListKeys())
+	counts := map[string]int{}
+	for _, inf := range s.informers {
+		counts[inf.kind] += len(inf.cache.ListKeys())
 	}
-	log.Infof("Synced %d Services in %s", n, s.scope)
+	var parts []string
+	for _, k := range kinds {
+		parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
+	}
+	log.Infof("Synced %s in %s", strings.Join(parts, ", "), s.scope)
 	<-ctx.Done()
 }
 
@@ -154,40 +224,16 @@ func (s *Source) Run(ctx context.Context) {
 // delivered to the Sink.
 func (s *Source) HasSynced() bool { return s.synced.Load() }
 
-// upsert passes a translated Service to the Sink.
-func (s *Source) upsert(obj interface{}) {
-	if t, ok := obj.(*Translated); ok {
-		s.mu.Lock()
-		s.sink.Upsert(t.Result())
-		s.mu.Unlock()
-	}
-}
-
-func (s *Source) onDelete(obj interface{}) {
-	var key string
-	switch o := obj.(type) {
-	case *Translated:
-		key = o.Key
-	case cache.DeletedFinalStateUnknown:
-		key = o.Key
-	default:
-		return
-	}
-	s.mu.Lock()
-	s.sink.Delete(key)
-	s.mu.Unlock()
-}
-
-// logRequestError logs a failed list or watch request (verb); nil is not
+// logRequestError logs a failed list or watch request (verb) of kind; nil is not
 // logged. The reflector retries with backoff and the Sink keeps its state.
-func logRequestError(verb string, err error) {
+func logRequestError(verb, kind string, err error) {
 	switch {
 	case err == nil:
 	case errors.Is(err, context.Canceled):
 		// Stopping.
 	case apierrors.IsResourceExpired(err) || apierrors.IsGone(err):
-		log.Debugf("Service %s: %v (re-listing)", verb, err)
+		log.Debugf("%s %s: %v (re-listing)", kind, verb, err)
 	default:
-		log.Warningf("Failed to %s Services (retrying): %v", verb, err)
+		log.Warningf("Failed to %s %s (retrying): %v", verb, kind, err)
 	}
 }

@@ -12,10 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/source"
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/translate"
 	"github.com/clusterzone/clusterzone/test/harness"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -32,9 +34,53 @@ type recSink struct {
 	svcs    map[string]*translate.Result
 	deletes []string
 	synced  int
+	slices  map[string]*translate.EndpointSlice
+	nodes   map[string]*translate.Node
 }
 
-func newRecSink() *recSink { return &recSink{svcs: map[string]*translate.Result{}} }
+func newRecSink() *recSink {
+	return &recSink{svcs: map[string]*translate.Result{}, slices: map[string]*translate.EndpointSlice{}, nodes: map[string]*translate.Node{}}
+}
+
+func (r *recSink) UpsertEndpoints(es *translate.EndpointSlice) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, "upsert slice "+es.Key)
+	r.slices[es.Key] = es
+}
+
+func (r *recSink) DeleteEndpoints(key string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, "delete slice "+key)
+	delete(r.slices, key)
+}
+
+func (r *recSink) UpsertNode(n *translate.Node) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, "upsert node "+n.Name)
+	r.nodes[n.Name] = n
+}
+
+func (r *recSink) DeleteNode(name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, "delete node "+name)
+	delete(r.nodes, name)
+}
+
+func (r *recSink) slice(key string) *translate.EndpointSlice {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.slices[key]
+}
+
+func (r *recSink) node(name string) *translate.Node {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.nodes[name]
+}
 
 func (r *recSink) Upsert(res *translate.Result) {
 	r.mu.Lock()
@@ -137,7 +183,7 @@ func names(res *translate.Result) []string {
 }
 
 // start runs a Source until the test ends and waits for it to sync.
-func start(t *testing.T, cfg Config, client *fake.Clientset, sink Sink) *Source {
+func start(t *testing.T, cfg Config, client *fake.Clientset, sink source.Sink) *Source {
 	t.Helper()
 	s := New(cfg, client, testOpts, sink)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -337,21 +383,65 @@ func TestLabelSelector(t *testing.T) {
 }
 
 func TestDeletedFinalStateUnknown(t *testing.T) {
-	sink := newRecSink()
-	s := New(Config{}, fake.NewClientset(), testOpts, sink)
-	translated, err := Transformer(testOpts)(service("ns", "gone", nil, nil))
+	obj, err := Transformer(testOpts)(cache.DeletedFinalStateUnknown{Key: "ns/gone", Obj: service("ns", "gone", nil, nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.upsert(translated)
-	s.upsert(service("ns", "raw", nil, nil)) // not translated: not for the sink
-	s.onDelete(cache.DeletedFinalStateUnknown{Key: "ns/gone", Obj: service("ns", "gone", nil, nil)})
-	s.onDelete(cache.DeletedFinalStateUnknown{Key: "ns/unknown"}) // no object at all
-	s.onDelete("something else")
-	want := []string{"upsert ns/gone", "delete ns/gone", "delete ns/unknown"}
-	if got := sink.callList(); !slices.Equal(got, want) {
-		t.Errorf("calls = %v, want %v", got, want)
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); !ok || d.Obj.(*Translated).Key != "ns/gone" {
+		t.Errorf("transformed %+v", obj)
 	}
+	translated, _ := Transformer(testOpts)(service("ns", "svc", nil, nil))
+	es, _ := sliceTransform(&discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "svc-abc"}})
+	node, _ := nodeTransform(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-1"}})
+	for obj, want := range map[any]string{
+		obj: "ns/gone", cache.DeletedFinalStateUnknown{Key: "ns/unknown"}: "ns/unknown",
+		translated: "ns/svc", es: "ns/svc-abc", node: "node-1", "something else": "",
+	} {
+		if got := deletedKey(obj); got != want {
+			t.Errorf("deletedKey(%T) = %q, want %q", obj, got, want)
+		}
+	}
+}
+
+// EndpointSlices and Nodes are watched only when the configuration asks,
+// and reach the sink translated.
+func TestEndpointSlicesAndNodes(t *testing.T) {
+	ready := true
+	client := fake.NewClientset(
+		&discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "db-x", Labels: map[string]string{discoveryv1.LabelServiceName: "db"}},
+			AddressType: discoveryv1.AddressTypeIPv6,
+			Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"fd00::5"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}}},
+		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}, Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{
+			{Type: corev1.NodeInternalIP, Address: "10.0.0.1"}, {Type: corev1.NodeExternalIP, Address: "203.0.113.1"}, {Type: corev1.NodeHostName, Address: "n1"}}}},
+	)
+	sink := newRecSink()
+	start(t, Config{EndpointSlices: true, Nodes: true}, client, sink)
+	if es := sink.slice("a/db-x"); es == nil || es.Service != "a/db" || len(es.Endpoints) != 1 || es.Endpoints[0].Addr.String() != "fd00::5" || !es.Endpoints[0].Ready {
+		t.Errorf("slice %+v", es)
+	}
+	if n := sink.node("n1"); n == nil || fmt.Sprint(n.Internal, n.External) != "[10.0.0.1] [203.0.113.1]" {
+		t.Errorf("node %+v", n)
+	}
+	var watches []string
+	for _, a := range client.Actions() {
+		if a.GetVerb() == "watch" {
+			watches = append(watches, a.GetResource().Resource)
+		}
+	}
+	sort.Strings(watches)
+	if !slices.Equal(watches, []string{"endpointslices", "nodes", "services"}) {
+		t.Errorf("watches %v", watches)
+	}
+
+	if err := client.DiscoveryV1().EndpointSlices("a").Delete(context.Background(), "db-x", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	harness.Eventually(t, 10*time.Second, func() error {
+		if sink.slice("a/db-x") != nil {
+			return fmt.Errorf("slice still there")
+		}
+		return nil
+	})
 }
 
 // A watch that fails with "410 Gone" while the API server cannot list makes
@@ -472,7 +562,7 @@ func TestRunStopsBeforeSync(t *testing.T) {
 
 func TestScope(t *testing.T) {
 	s := New(Config{Namespaces: []string{"b", "a"}, Labels: "x=y"}, fake.NewClientset(), testOpts, newRecSink())
-	if !strings.Contains(s.scope, "namespaces a,b") || !strings.Contains(s.scope, "x=y") || len(s.controllers) != 2 {
-		t.Errorf("scope %q with %d informers", s.scope, len(s.controllers))
+	if !strings.Contains(s.scope, "namespaces a,b") || !strings.Contains(s.scope, "x=y") || len(s.informers) != 2 {
+		t.Errorf("scope %q with %d informers", s.scope, len(s.informers))
 	}
 }

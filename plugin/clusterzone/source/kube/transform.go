@@ -2,10 +2,12 @@ package kube
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/translate"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
 )
@@ -36,13 +38,58 @@ func (t *Translated) GetObjectMeta() metav1.Object {
 // The function is idempotent, as client-go requires: a *Translated is
 // returned as it is.
 func Transformer(opts translate.Options) cache.TransformFunc {
-	var transform func(obj interface{}) (interface{}, error)
-	transform = func(obj interface{}) (interface{}, error) {
+	return transformer(func(svc *corev1.Service) *Translated {
+		r := translate.Service(svc, opts)
+		return (*Translated)(&r)
+	})
+}
+
+// Endpoints is what the EndpointSlice informer's cache holds for a slice:
+// what translate.Join reads of it.
+type Endpoints translate.EndpointSlice
+
+// Slice returns the translated slice.
+func (e *Endpoints) Slice() *translate.EndpointSlice { return (*translate.EndpointSlice)(e) }
+
+// GetObjectMeta returns the slice's namespace and name (its cache key).
+func (e *Endpoints) GetObjectMeta() metav1.Object {
+	ns, name, _ := strings.Cut(e.Key, "/")
+	return &metav1.ObjectMeta{Namespace: ns, Name: name}
+}
+
+// NodeAddrs is what the Node informer's cache holds for a Node: its name and
+// addresses.
+type NodeAddrs translate.Node
+
+// Node returns the translated node.
+func (n *NodeAddrs) Node() *translate.Node { return (*translate.Node)(n) }
+
+// GetObjectMeta returns the node's name (its cache key).
+func (n *NodeAddrs) GetObjectMeta() metav1.Object { return &metav1.ObjectMeta{Name: n.Name} }
+
+// sliceTransform and nodeTransform are the transforms of the EndpointSlice
+// and Node informers (idempotent, as client-go requires).
+var (
+	sliceTransform = transformer(func(es *discoveryv1.EndpointSlice) *Endpoints {
+		t := translate.FromEndpointSlice(es)
+		return (*Endpoints)(&t)
+	})
+	nodeTransform = transformer(func(n *corev1.Node) *NodeAddrs {
+		t := translate.FromNode(n)
+		return (*NodeAddrs)(&t)
+	})
+)
+
+// transformer returns an informer transform that turns an *In into an
+// *Out with f, keeps an *Out as it is, and transforms the object of a
+// cache.DeletedFinalStateUnknown.
+func transformer[In any, Out any](f func(*In) *Out) cache.TransformFunc {
+	var transform cache.TransformFunc
+	transform = func(obj any) (any, error) {
 		switch o := obj.(type) {
-		case *corev1.Service:
-			r := translate.Service(o, opts)
-			return (*Translated)(&r), nil
-		case *Translated:
+		case *In:
+			return f(o), nil
+		case *Out:
 			return o, nil
 		case cache.DeletedFinalStateUnknown:
 			if o.Obj != nil {
@@ -53,9 +100,8 @@ func Transformer(opts translate.Options) cache.TransformFunc {
 				o.Obj = inner
 			}
 			return o, nil
-		default:
-			return nil, fmt.Errorf("unexpected object %T", obj)
 		}
+		return nil, fmt.Errorf("unexpected object %T", obj)
 	}
 	return transform
 }

@@ -1,6 +1,8 @@
-// Package manifests is a source of Services read from manifest files (YAML or
-// JSON, multi-document, files or folders), reloaded when they change. It
-// lets the plugin run with no cluster, for development and testing.
+// Package manifests is a source of Services, EndpointSlices and Nodes read
+// from manifest files (YAML or JSON, multi-document, files or folders),
+// reloaded when they change. It lets the plugin run with no cluster, for
+// development and testing: a headless Service with the EndpointSlices its
+// pods would have, a NodePort Service with the Nodes, serve as in a cluster.
 package manifests
 
 import (
@@ -17,44 +19,44 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/source"
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/translate"
 
 	"github.com/fsnotify/fsnotify"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 )
 
-// Sink receives the translations of the Services.
-type Sink interface {
-	// Upsert adds or updates a Service's translation (on every reload,
-	// changed or not).
-	Upsert(res *translate.Result)
-	// Delete removes the Service with key "namespace/name".
-	Delete(key string)
-	// MarkSynced is called once, after the first load.
-	MarkSynced()
-}
-
-// Source watches manifest paths and feeds a Sink.
+// Source watches manifest paths and feeds a source.Sink: on every reload,
+// every object is upserted (changed or not) and those gone are deleted.
 type Source struct {
 	paths []string
 	opts  translate.Options
-	sink  Sink
+	sink  source.Sink
 	// OnError is told about files that cannot be read or parsed (their
 	// Services are kept as they were).
 	OnError func(err error)
 	// Debounce is how long to wait after a file event before reloading.
 	Debounce time.Duration
 
-	current map[string]struct{} // keys of the Services loaded
-	byFile  map[string][]*corev1.Service
+	current Objects // what the last reload delivered
+	byFile  map[string]Objects
+}
+
+// Objects are the objects of manifest files that the plugin reads.
+type Objects struct {
+	Services       []*corev1.Service
+	EndpointSlices []*discoveryv1.EndpointSlice
+	Nodes          []*corev1.Node
 }
 
 // New returns a source for paths (files or folders) that translates each
 // Service with opts and feeds sink.
-func New(paths []string, opts translate.Options, sink Sink) *Source {
-	return &Source{paths: paths, opts: opts, sink: sink, Debounce: 100 * time.Millisecond, OnError: func(error) {}, byFile: map[string][]*corev1.Service{}}
+func New(paths []string, opts translate.Options, sink source.Sink) *Source {
+	return &Source{paths: paths, opts: opts, sink: sink, Debounce: 100 * time.Millisecond, OnError: func(error) {}, byFile: map[string]Objects{}}
 }
 
 // Load reads every manifest once, feeds the sink and marks it synced. An
@@ -134,32 +136,66 @@ func isManifest(name string) bool {
 
 // reload reads every file and applies the difference.
 func (s *Source) reload() {
-	seen := map[string]*corev1.Service{}
+	var all Objects
+	seen := map[string]bool{}
+	first := func(f, kind, key string) bool {
+		if seen[kind+" "+key] {
+			s.OnError(fmt.Errorf("%s: %s %s is defined twice; keeping the first", f, kind, key))
+			return false
+		}
+		seen[kind+" "+key] = true
+		return true
+	}
 	for _, f := range s.files() {
-		svcs, err := ReadFile(f)
+		objs, err := ReadObjects(f)
 		if err != nil {
 			s.OnError(err)
-			svcs = s.byFile[f] // keep what the file held before
+			objs = s.byFile[f] // keep what the file held before
 		} else {
-			s.byFile[f] = svcs
+			s.byFile[f] = objs
 		}
-		for _, svc := range svcs {
-			key := svc.Namespace + "/" + svc.Name
-			if _, dup := seen[key]; dup {
-				s.OnError(fmt.Errorf("%s: Service %s is defined twice; keeping the first", f, key))
-				continue
+		for _, svc := range objs.Services {
+			if first(f, "Service", svc.Namespace+"/"+svc.Name) {
+				all.Services = append(all.Services, svc)
 			}
-			seen[key] = svc
+		}
+		for _, es := range objs.EndpointSlices {
+			if first(f, "EndpointSlice", es.Namespace+"/"+es.Name) {
+				all.EndpointSlices = append(all.EndpointSlices, es)
+			}
+		}
+		for _, n := range objs.Nodes {
+			if first(f, "Node", n.Name) {
+				all.Nodes = append(all.Nodes, n)
+			}
 		}
 	}
-	for key := range s.current {
-		if _, ok := seen[key]; !ok {
-			s.sink.Delete(key)
+	for _, svc := range s.current.Services {
+		if !seen["Service "+svc.Namespace+"/"+svc.Name] {
+			s.sink.Delete(svc.Namespace + "/" + svc.Name)
 		}
 	}
-	s.current = make(map[string]struct{}, len(seen))
-	for key, svc := range seen {
-		s.current[key] = struct{}{}
+	for _, es := range s.current.EndpointSlices {
+		if !seen["EndpointSlice "+es.Namespace+"/"+es.Name] {
+			s.sink.DeleteEndpoints(es.Namespace + "/" + es.Name)
+		}
+	}
+	for _, n := range s.current.Nodes {
+		if !seen["Node "+n.Name] {
+			s.sink.DeleteNode(n.Name)
+		}
+	}
+	s.current = all
+	// Nodes and slices first: a Service is then joined with them at once.
+	for _, n := range all.Nodes {
+		t := translate.FromNode(n)
+		s.sink.UpsertNode(&t)
+	}
+	for _, es := range all.EndpointSlices {
+		t := translate.FromEndpointSlice(es)
+		s.sink.UpsertEndpoints(&t)
+	}
+	for _, svc := range all.Services {
 		res := translate.Service(svc, s.opts)
 		s.sink.Upsert(&res)
 	}
@@ -193,28 +229,34 @@ func (s *Source) files() []string {
 	return out
 }
 
-// ReadFile parses the Services in a manifest file. Documents of other kinds
-// are ignored; a List's items are read. A Service with no namespace is in
-// "default".
-func ReadFile(path string) ([]*corev1.Service, error) {
+// ReadObjects parses the Services, EndpointSlices and Nodes in a manifest
+// file. Documents of other kinds are ignored; a List's items are read. A
+// namespaced object with no namespace is in "default".
+func ReadObjects(path string) (Objects, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return Objects{}, err
 	}
-	return Parse(path, data)
+	return ParseObjects(path, data)
 }
 
-// Parse parses manifest data; name is used in error messages.
+// Parse parses the Services in manifest data; name is used in error messages.
 func Parse(name string, data []byte) ([]*corev1.Service, error) {
+	objs, err := ParseObjects(name, data)
+	return objs.Services, err
+}
+
+// ParseObjects parses manifest data; name is used in error messages.
+func ParseObjects(name string, data []byte) (Objects, error) {
 	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-	var out []*corev1.Service
+	var out Objects
 	for i := 1; ; i++ {
 		doc, err := r.Read()
 		if errors.Is(err, io.EOF) {
 			return out, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: document %d: %w", name, i, err)
+			return Objects{}, fmt.Errorf("%s: document %d: %w", name, i, err)
 		}
 		if len(bytes.TrimSpace(doc)) == 0 {
 			continue
@@ -224,7 +266,7 @@ func Parse(name string, data []byte) ([]*corev1.Service, error) {
 			Items []json.RawMessage `json:"items"`
 		}
 		if err := yaml.Unmarshal(doc, &head); err != nil {
-			return nil, fmt.Errorf("%s: document %d: %w", name, i, err)
+			return Objects{}, fmt.Errorf("%s: document %d: %w", name, i, err)
 		}
 		docs := [][]byte{doc}
 		if strings.HasSuffix(head.Kind, "List") {
@@ -234,36 +276,62 @@ func Parse(name string, data []byte) ([]*corev1.Service, error) {
 			}
 		}
 		for _, d := range docs {
-			svc, err := parseService(d)
-			if err != nil {
-				return nil, fmt.Errorf("%s: document %d: %w", name, i, err)
-			}
-			if svc != nil {
-				out = append(out, svc)
+			if err := parseObject(d, &out); err != nil {
+				return Objects{}, fmt.Errorf("%s: document %d: %w", name, i, err)
 			}
 		}
 	}
 }
 
-func parseService(doc []byte) (*corev1.Service, error) {
+// parseObject parses one document into out when it is of a kind the
+// plugin reads, strictly (an unknown field is an error).
+func parseObject(doc []byte, out *Objects) error {
 	var head struct {
 		Kind string `json:"kind"`
 	}
 	if err := yaml.Unmarshal(doc, &head); err != nil {
-		return nil, err
+		return err
 	}
-	if head.Kind != "Service" {
-		return nil, nil
+	switch head.Kind {
+	case "Service":
+		svc := &corev1.Service{}
+		if err := yaml.UnmarshalStrict(doc, svc); err != nil {
+			return err
+		}
+		if err := named(&svc.ObjectMeta, "Service", true); err != nil {
+			return err
+		}
+		out.Services = append(out.Services, svc)
+	case "EndpointSlice":
+		es := &discoveryv1.EndpointSlice{}
+		if err := yaml.UnmarshalStrict(doc, es); err != nil {
+			return err
+		}
+		if err := named(&es.ObjectMeta, "EndpointSlice", true); err != nil {
+			return err
+		}
+		out.EndpointSlices = append(out.EndpointSlices, es)
+	case "Node":
+		n := &corev1.Node{}
+		if err := yaml.UnmarshalStrict(doc, n); err != nil {
+			return err
+		}
+		if err := named(&n.ObjectMeta, "Node", false); err != nil {
+			return err
+		}
+		out.Nodes = append(out.Nodes, n)
 	}
-	svc := &corev1.Service{}
-	if err := yaml.UnmarshalStrict(doc, svc); err != nil {
-		return nil, err
+	return nil
+}
+
+// named checks that an object has a name and puts a namespaced one without
+// a namespace into "default".
+func named(m *metav1.ObjectMeta, kind string, namespaced bool) error {
+	if m.Name == "" {
+		return fmt.Errorf("%s without metadata.name", kind)
 	}
-	if svc.Name == "" {
-		return nil, fmt.Errorf("Service without metadata.name")
+	if namespaced && m.Namespace == "" {
+		m.Namespace = "default"
 	}
-	if svc.Namespace == "" {
-		svc.Namespace = "default"
-	}
-	return svc, nil
+	return nil
 }

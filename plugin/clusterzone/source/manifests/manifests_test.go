@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/store"
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/table"
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/translate"
 )
 
@@ -17,6 +19,28 @@ type sink struct {
 	mu     sync.Mutex
 	svcs   map[string]*translate.Result
 	synced bool
+	other  []string // slice and node calls
+}
+
+func (s *sink) UpsertEndpoints(es *translate.EndpointSlice) {
+	s.mu.Lock()
+	s.other = append(s.other, "slice "+es.Key)
+	s.mu.Unlock()
+}
+func (s *sink) DeleteEndpoints(key string) {
+	s.mu.Lock()
+	s.other = append(s.other, "-slice "+key)
+	s.mu.Unlock()
+}
+func (s *sink) UpsertNode(n *translate.Node) {
+	s.mu.Lock()
+	s.other = append(s.other, "node "+n.Name)
+	s.mu.Unlock()
+}
+func (s *sink) DeleteNode(name string) {
+	s.mu.Lock()
+	s.other = append(s.other, "-node "+name)
+	s.mu.Unlock()
 }
 
 func (s *sink) Upsert(res *translate.Result) {
@@ -152,5 +176,69 @@ func TestLoadMissingPath(t *testing.T) {
 	src := New([]string{"/nonexistent/manifests"}, translate.Options{}, &sink{svcs: map[string]*translate.Result{}})
 	if err := src.Load(); err == nil {
 		t.Error("no error for a missing path")
+	}
+}
+
+// Headless and NodePort Services in manifests take their addresses from the
+// EndpointSlices and Nodes written beside them, through the store and Join,
+// as in a cluster.
+func TestEndpointSlicesAndNodes(t *testing.T) {
+	dir := t.TempDir()
+	const doc = `
+apiVersion: v1
+kind: Service
+metadata: {name: db, annotations: {external-dns.kubernetes.io/hostname: db.example.org}}
+spec: {clusterIP: None}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: db-v4, labels: {kubernetes.io/service-name: db}}
+addressType: IPv4
+endpoints:
+- {addresses: [10.244.0.5], hostname: db-0, nodeName: n1, conditions: {ready: true}}
+- {addresses: [10.244.0.6], hostname: db-1, nodeName: n1, conditions: {ready: false}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: np, annotations: {external-dns.kubernetes.io/hostname: np.example.org}}
+spec: {type: NodePort, clusterIP: 10.96.0.9, ports: [{port: 80, nodePort: 30080}]}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: n1}
+status: {addresses: [{type: InternalIP, address: 10.0.0.1}, {type: ExternalIP, address: 203.0.113.1}]}
+`
+	if err := os.WriteFile(filepath.Join(dir, "all.yaml"), []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	zones := []string{"example.org."}
+	opts := translate.Options{Prefixes: []string{translate.PrefixGA}, Zones: zones, DefaultTTL: 60}
+	tb := table.New(zones, "me")
+	src := New([]string{dir}, opts, store.New(opts, tb, nil, nil))
+	if err := src.Load(); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"db.example.org.":           "[10.244.0.5]",
+		"db-0.db.example.org.":      "[10.244.0.5]",
+		"np.example.org.":           "[203.0.113.1]",
+		"_np._tcp.np.example.org.":  "[]",
+		"db-1.db.example.org.":      "none",
+		"nothing.here.example.org.": "none",
+	} {
+		a := tb.Lookup("example.org.", name, table.External)
+		if a.Entry == nil {
+			if want != "none" {
+				t.Errorf("%s: not published", name)
+			}
+			continue
+		}
+		if got := fmt.Sprint(a.Entry.Set.External); got != want {
+			t.Errorf("%s: %s, want %s", name, got, want)
+		}
+	}
+	a := tb.Lookup("example.org.", "_np._tcp.np.example.org.", table.External)
+	if a.Entry == nil || a.Entry.Set.Refs == nil || fmt.Sprint(a.Entry.Set.Refs.SRV) != "[{0 50 30080 np.example.org.}]" {
+		t.Errorf("SRV %+v", a.Entry)
 	}
 }
