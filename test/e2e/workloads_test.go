@@ -11,6 +11,7 @@ import (
 
 	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -207,5 +208,64 @@ func TestServiceKinds(t *testing.T) {
 		if m := harness.Query(t, cdCNAME.Addr, "gw.example.org.", dns.TypeA, "udp"); m.Rcode != dns.RcodeNameError {
 			t.Errorf("without compat: %s %v, want NXDOMAIN", dns.RcodeToString[m.Rcode], answers(m))
 		}
+	})
+
+	t.Run("bad input: reported on the Service, every other record stays", func(t *testing.T) {
+		event := func(svc, contains string) {
+			t.Helper()
+			harness.Eventually(t, 20*time.Second, func() error {
+				evs, err := c.Admin.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + svc})
+				if err != nil {
+					return err
+				}
+				for _, e := range evs.Items {
+					if e.Reason == "InvalidDNSAnnotation" && strings.Contains(e.Message, contains) {
+						return nil
+					}
+				}
+				return fmt.Errorf("no InvalidDNSAnnotation event on %s mentioning %q (%d events)", svc, contains, len(evs.Items))
+			})
+		}
+		// A Node without addresses: NodePort Services report it, keep the others.
+		c.CreateNode(t, "n-empty")
+		event("np", `node "n-empty" has no InternalIP or ExternalIP address`)
+		expect(t, cd.Addr, "np.example.org.", dns.TypeA, "A 203.0.113.1", "A 203.0.113.2")
+
+		// An EndpointSlice of address type FQDN (written by hand: the
+		// controller never makes one) is reported; the IPv4 slice is published.
+		create(&corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Name: "fq", Annotations: map[string]string{"external-dns.kubernetes.io/hostname": "fq.example.org"}},
+			Spec:       corev1.ServiceSpec{ClusterIP: corev1.ClusterIPNone, Ports: []corev1.ServicePort{{Port: 80}}},
+		})
+		ready := true
+		for name, es := range map[string]*discoveryv1.EndpointSlice{
+			"fq-fqdn": {AddressType: discoveryv1.AddressTypeFQDN, Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"db.example.com"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}}},
+			"fq-ipv4": {AddressType: discoveryv1.AddressTypeIPv4, Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.244.9.1"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}}},
+		} {
+			es.ObjectMeta = metav1.ObjectMeta{Name: name, Labels: map[string]string{discoveryv1.LabelServiceName: "fq"}}
+			if _, err := c.Admin.DiscoveryV1().EndpointSlices(ns).Create(ctx, es, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		expect(t, cd.Addr, "fq.example.org.", dns.TypeA, "A 10.244.9.1")
+		event("fq", `address type "FQDN"`)
+
+		// A NodePort Service with 100 ports: 100 SRV records at one name (over TCP).
+		var ports []corev1.ServicePort
+		for i := 0; i < 100; i++ {
+			ports = append(ports, corev1.ServicePort{Name: fmt.Sprintf("p%d", i), Port: int32(8000 + i)})
+		}
+		create(&corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Name: "many", Annotations: map[string]string{"external-dns.kubernetes.io/hostname": "many.example.org"}},
+			Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Ports: ports},
+		})
+		harness.Eventually(t, 20*time.Second, func() error {
+			m := harness.Query(t, cd.Addr, "_many._tcp.many.example.org.", dns.TypeSRV, "tcp")
+			if len(m.Answer) != 100 {
+				return fmt.Errorf("%d SRV records, want 100", len(m.Answer))
+			}
+			return nil
+		})
+		expect(t, cd.Addr, "db.example.org.", dns.TypeA, "A 10.244.0.10", "A 10.244.0.12")
 	})
 }

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"fmt"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 )
@@ -173,5 +176,60 @@ func TestReports(t *testing.T) {
 	s.MarkSynced()
 	if !s.Synced() {
 		t.Error("not synced after MarkSynced")
+	}
+}
+
+// A headless Service's addresses follow its EndpointSlices; a problem in a
+// slice is reported once, not again on every later change that keeps it.
+func TestEndpointSlicesJoin(t *testing.T) {
+	s, _, rec := newStore()
+	headless := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "ns", UID: "uid-db",
+			Annotations: map[string]string{translate.PrefixAlpha + "hostname": "db.example.org"}},
+		Spec: corev1.ServiceSpec{ClusterIP: corev1.ClusterIPNone},
+	}
+	ready, notReady := true, false
+	slice := func(name string, addrs ...string) *translate.EndpointSlice {
+		es := &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", Labels: map[string]string{discoveryv1.LabelServiceName: "db"}},
+			AddressType: discoveryv1.AddressTypeIPv4}
+		for _, a := range addrs {
+			r := &ready
+			if strings.HasPrefix(a, "!") {
+				a, r = a[1:], &notReady
+			}
+			es.Endpoints = append(es.Endpoints, discoveryv1.Endpoint{Addresses: []string{a}, Conditions: discoveryv1.EndpointConditions{Ready: r}})
+		}
+		t := translate.FromEndpointSlice(es)
+		return &t
+	}
+	// The slice may come before its Service.
+	s.UpsertEndpoints(slice("db-a", "10.244.0.1", "fd00::1"))
+	upsert(s, headless)
+	if got := aRecords(t, s, "db.example.org.", dns.TypeA); fmt.Sprint(got) != "[10.244.0.1]" {
+		t.Errorf("A %v", got)
+	}
+	if len(rec.problems) != 1 || rec.problems[0].Reason != translate.ReasonEndpoint {
+		t.Fatalf("problems %+v, want the IPv6 address in an IPv4 slice", rec.problems)
+	}
+	s.UpsertEndpoints(slice("db-b", "10.244.0.2", "!10.244.0.3"))
+	if got := aRecords(t, s, "db.example.org.", dns.TypeA); fmt.Sprint(got) != "[10.244.0.1 10.244.0.2]" {
+		t.Errorf("A after a second slice %v", got)
+	}
+	if len(rec.problems) != 1 {
+		t.Errorf("the same problem reported again: %+v", rec.problems)
+	}
+	s.UpsertEndpoints(slice("db-a", "10.244.0.1"))
+	s.DeleteEndpoints("ns/db-b")
+	if got := aRecords(t, s, "db.example.org.", dns.TypeA); fmt.Sprint(got) != "[10.244.0.1]" {
+		t.Errorf("A after delete %v", got)
+	}
+	s.DeleteEndpoints("ns/db-a")
+	if a := s.Table().Lookup("example.org.", "db.example.org.", table.External); a.Exists {
+		t.Errorf("no endpoints left, the name still exists: %+v", a)
+	}
+	// A problem that comes back after it was gone is reported again.
+	s.UpsertEndpoints(slice("db-a", "10.244.0.1", "fd00::1"))
+	if len(rec.problems) != 2 {
+		t.Errorf("problems %+v, want the returning one reported", rec.problems)
 	}
 }
