@@ -15,6 +15,7 @@ import (
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/source/manifests"
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/store"
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/table"
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/translate"
 
 	"github.com/coredns/caddy"
 	"k8s.io/client-go/kubernetes"
@@ -68,26 +69,55 @@ func (s *shared) addZones(zones []string) {
 // Store returns the store once started, nil before.
 func (s *shared) Store() *store.Store { return s.store.Load() }
 
-// start starts the source (once, whichever block starts first).
+// start builds the pipeline and starts it (once, whichever block starts
+// first): the record table and the store that feeds it (pipeline), the
+// source that feeds the store (startSource), and the Route 53 mirror.
 func (s *shared) start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.started {
 		return nil
 	}
+	opts := s.cfg.translate
+	opts.Zones = s.sortedZones()
+	st, res, obs, err := s.pipeline(opts)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	client, err := s.startSource(ctx, opts, st, obs)
+	if err == nil && s.cfg.route53 != nil {
+		err = s.startMirror(ctx, st.Table(), client, st.Synced)
+	}
+	if err != nil {
+		cancel()
+		res.Stop()
+		return err
+	}
+	s.resolver, s.cancel, s.started = res, cancel, true
+	s.store.Store(st)
+	return nil
+}
+
+// sortedZones returns the zones of every block sharing s. s.mu is held.
+func (s *shared) sortedZones() []string {
 	zones := make([]string, 0, len(s.zones))
 	for z := range s.zones {
 		zones = append(zones, z)
 	}
 	sort.Strings(zones)
-	opts := s.cfg.translate
-	opts.Zones = zones
-	t := table.New(zones, s.cfg.ownerID)
-	obs := &reporter{ownerID: s.cfg.ownerID}
+	return zones
+}
 
+// pipeline makes the record table, the resolver of hostnames and the store
+// that applies translations to the table, with the reporter of what the
+// store does (logs, metrics, Events) and the table's gauges.
+func (s *shared) pipeline(opts translate.Options) (*store.Store, *resolver.Resolver, *reporter, error) {
+	t := table.New(opts.Zones, s.cfg.ownerID)
+	obs := &reporter{ownerID: s.cfg.ownerID}
 	res, err := resolver.New(s.cfg.resolvers, nil)
 	if err != nil {
-		return fmt.Errorf("resolver: %v", err)
+		return nil, nil, nil, fmt.Errorf("resolver: %v", err)
 	}
 	res.SetOnError(func(host string, err error) {
 		resolverErrors.Inc()
@@ -96,12 +126,17 @@ func (s *shared) start() error {
 	st := store.New(opts, t, res, obs)
 	res.SetOnChange(st.HostChanged)
 	t.Subscribe(func(table.Change) { obs.gauges(t) })
-	for _, z := range zones {
+	for _, z := range opts.Zones {
 		serialGauge.WithLabelValues(z).Set(float64(t.PeekSerial(z)))
 	}
+	return st, res, obs, nil
+}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	var client kubernetes.Interface
+// startSource starts the source feeding st until ctx is done: the manifest
+// files (loaded before it returns), or the API server. It returns the
+// Kubernetes client, nil for manifests; with events on, obs records Events
+// through it.
+func (s *shared) startSource(ctx context.Context, opts translate.Options, st *store.Store, obs *reporter) (kubernetes.Interface, error) {
 	if len(s.cfg.manifests) > 0 {
 		src := manifests.New(s.cfg.manifests, opts, st)
 		src.OnError = func(err error) {
@@ -109,43 +144,31 @@ func (s *shared) start() error {
 			log.Errorf("manifests: %v", err)
 		}
 		if err := src.Load(); err != nil {
-			cancel()
-			return fmt.Errorf("manifests: %v", err)
+			return nil, fmt.Errorf("manifests: %v", err)
 		}
 		s.goRun(func() {
 			if err := src.Run(ctx); err != nil {
 				log.Errorf("manifests: watching for changes: %v", err)
 			}
 		})
-	} else {
-		rc, err := kube.RESTConfig(s.cfg.kube)
-		if err != nil {
-			cancel()
-			return fmt.Errorf("kubernetes: %v", err)
-		}
-		client, err = kubernetes.NewForConfig(rc)
-		if err != nil {
-			cancel()
-			return fmt.Errorf("kubernetes: %v", err)
-		}
-		if s.cfg.events {
-			rec, stop := kube.NewEventRecorder(client, pluginName)
-			obs.events = rec
-			s.goRun(func() { <-ctx.Done(); stop() })
-		}
-		src := kube.New(s.cfg.kube, client, opts, st)
-		s.goRun(func() { src.Run(ctx) })
+		return nil, nil
 	}
-
-	if s.cfg.route53 != nil {
-		if err := s.startMirror(ctx, t, client, st.Synced); err != nil {
-			cancel()
-			return err
-		}
+	rc, err := kube.RESTConfig(s.cfg.kube)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes: %v", err)
 	}
-	s.resolver, s.cancel, s.started = res, cancel, true
-	s.store.Store(st)
-	return nil
+	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes: %v", err)
+	}
+	if s.cfg.events {
+		rec, stop := kube.NewEventRecorder(client, pluginName)
+		obs.events = rec
+		s.goRun(func() { <-ctx.Done(); stop() })
+	}
+	src := kube.New(s.cfg.kube, client, opts, st)
+	s.goRun(func() { src.Run(ctx) })
+	return client, nil
 }
 
 // startMirror starts the Route 53 mirror, once the source has loaded its
