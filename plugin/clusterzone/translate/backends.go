@@ -332,30 +332,35 @@ func (j *joiner) podNames(label string) []string {
 	return out
 }
 
-// nodeAddrs returns the addresses of family (4 or 6) of the node named name
-// that a headless Service's endpoint publishes: InternalIP with HostAddrs
-// (the pod's host IP), ExternalIP with NodeExternal.
+// nodeAddrs returns the addresses of the node named name that a headless
+// Service's endpoint in a slice of family (4 or 6) publishes: with
+// NodeExternal every ExternalIP of the node, both families, as ExternalDNS
+// does (and its internal IPv6 addresses with InternalIPv6); with HostAddrs
+// its InternalIPs of the slice's family (the pod's host IPs).
 func (j *joiner) nodeAddrs(slice, name string, family int) []netip.Addr {
 	n := j.nodes[name]
 	if n == nil {
 		j.problem(ReasonNode, "EndpointSlice %s: node %q of an endpoint is not known", slice, name)
 		return nil
 	}
-	var out []netip.Addr
-	src := n.Internal
 	if j.b.NodeExternal {
-		src = n.External
+		out := n.External
 		if j.b.InternalIPv6 {
-			src = append(slices.Clone(src), v6Only(n.Internal)...)
+			out = append(slices.Clone(out), v6Only(n.Internal)...)
 		}
+		if len(out) == 0 {
+			j.problem(ReasonNode, "node %q has no ExternalIP address", name)
+		}
+		return out
 	}
-	for _, ip := range src {
+	var out []netip.Addr
+	for _, ip := range n.Internal {
 		if ip.Is4() == (family == 4) {
 			out = append(out, ip)
 		}
 	}
 	if len(out) == 0 {
-		j.problem(ReasonNode, "node %q has no IPv%d address to publish", name, family)
+		j.problem(ReasonNode, "node %q has no IPv%d InternalIP address", name, family)
 	}
 	return out
 }

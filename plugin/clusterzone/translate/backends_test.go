@@ -88,8 +88,14 @@ func TestJoinHeadless(t *testing.T) {
 	if w := ips("203.0.113.1", "203.0.113.2", "2001:db8::2"); !reflect.DeepEqual(got[2].External.IPs, w) {
 		t.Errorf("NodeExternalIP: %+v, want %v", got[2].External.IPs, w)
 	}
-	if len(problems) != 1 || problems[0].Reason != ReasonNode {
-		t.Errorf("n1 has no external IPv6: problems %+v", problems)
+	if problems != nil {
+		t.Errorf("problems %+v", problems)
+	}
+	// Every family of the node's ExternalIPs, whatever the slice's (as
+	// ExternalDNS): an IPv4-only Service on n2 publishes its IPv6 too.
+	got, _ = Join(&ext, []*EndpointSlice{v4}, testNodes)
+	if w := ips("203.0.113.1", "203.0.113.2", "2001:db8::2"); !reflect.DeepEqual(got[2].External.IPs, w) {
+		t.Errorf("NodeExternalIP from an IPv4 slice: %+v, want %v", got[2].External.IPs, w)
 	}
 }
 

@@ -296,19 +296,25 @@ func Service(svc *corev1.Service, opts Options) Result {
 	targets, hasTarget := ann.get(AnnotationTarget)
 	headless := svc.Spec.ClusterIP == corev1.ClusterIPNone && (svc.Spec.Type == corev1.ServiceTypeClusterIP || svc.Spec.Type == "")
 	switch {
+	// internal-hostname names carry the ClusterIPs where a Service has
+	// them besides its external addresses (LoadBalancer, ClusterIP); for
+	// the other kinds, and with a target, the same as hostname names, as
+	// in ExternalDNS.
 	case hasTarget:
 		base.Kind = table.KindTarget
 		base.External = r.targets(targets)
+		names, inNames = append(names, inNames...), nil
 	case headless:
 		r.Backed = backedHeadless(svc, ann, append(names, inNames...), ttl, opts)
 		names, inNames = nil, nil
 	case svc.Spec.Type == corev1.ServiceTypeNodePort:
-		r.Backed = backedNodePort(svc, ann, names, ttl, dual, internal, opts)
-		names = nil
+		r.Backed = backedNodePort(svc, ann, append(names, inNames...), ttl, dual, internal, opts)
+		names, inNames = nil, nil
 	case svc.Spec.Type == corev1.ServiceTypeExternalName:
 		base.Kind = table.KindExternalName
 		base.Everywhere = true
 		base.External, base.Refs = r.externalName(svc, opts)
+		names, inNames = append(names, inNames...), nil
 	case svc.Spec.Type == corev1.ServiceTypeLoadBalancer:
 		base.Kind = table.KindLoadBalancer
 		base.External = loadBalancerAddrs(svc)
