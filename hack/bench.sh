@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: clusterzone against CoreDNS's own plugins in the same ./coredns
-# binary. Not part of `make test`. Takes about 11 minutes on 2 cores (17 on a
-# busy machine).
+# binary (and ExternalDNS, for headless Services). Not part of `make test`.
+# Takes about 14 minutes on 2 cores (20 on a busy machine; step 5 about 3).
 #
 #   1. Go benchmarks (-benchmem), alternated BENCH_COUNT times: ServeDNS of
 #      clusterzone vs the file plugin on the same 10,000 names (hit, NODATA,
@@ -14,6 +14,12 @@
 #      k8s_external on the same updates.
 #   4. Scale: heap and RSS with BENCH_SCALES Services from a real API server,
 #      clusterzone vs CoreDNS's kubernetes plugin; time to fully loaded.
+#   5. Headless: BENCH_HEADLESS_SERVICES headless Services x
+#      BENCH_HEADLESS_PODS Pods (each Pod its own name), EndpointSlices from
+#      the real kube-controller-manager; heap and RSS of clusterzone vs
+#      ExternalDNS v0.20 watching the same cluster, then Pod readiness change
+#      -> clusterzone's answer changed, BENCH_READINESS_CHANGES times (the
+#      first BENCH_EXTERNALDNS_CHANGES also on ExternalDNS, ~8 s each).
 #
 # Then tool/benchreport prints the table and writes, under BENCH_OUT
 # (default .cache/bench): results.json (everything, machine-readable),
@@ -24,7 +30,9 @@
 # BENCH_ROUNDS (3), BENCH_SECONDS (10, per throughput run),
 # BENCH_LATENCY_SECONDS (5), BENCH_LATENCY_QPS (0: half the lowest QPS),
 # BENCH_NAMES (10000), BENCH_UPDATES (1500), BENCH_SCALES
-# (1000,10000,100000), BENCH_ONLY (any of: go serve propagation heap).
+# (1000,10000,100000), BENCH_HEADLESS_SERVICES (500), BENCH_HEADLESS_PODS
+# (20), BENCH_READINESS_CHANGES (400), BENCH_EXTERNALDNS_CHANGES (10),
+# BENCH_ONLY (any of: go serve propagation heap headless).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -38,7 +46,11 @@ lqps=${BENCH_LATENCY_QPS:-0}
 names=${BENCH_NAMES:-10000}
 updates=${BENCH_UPDATES:-1500}
 scales=${BENCH_SCALES:-1000,10000,100000}
-only=${BENCH_ONLY:-go serve propagation heap}
+hl_services=${BENCH_HEADLESS_SERVICES:-500}
+hl_pods=${BENCH_HEADLESS_PODS:-20}
+readiness=${BENCH_READINESS_CHANGES:-400}
+edns_changes=${BENCH_EXTERNALDNS_CHANGES:-10}
+only=${BENCH_ONLY:-go serve propagation heap headless}
 export CLUSTERZONE_CACHE=${CLUSTERZONE_CACHE:-$top/.cache}
 want() { [[ " $only " == *" $1 "* ]]; }
 step() { echo; echo "=== bench: $* ($(( $(date +%s) - t0 ))s)"; }
@@ -108,6 +120,10 @@ fi
 if want heap; then
   step "scale: heap and RSS at $scales Services"
   e2e BenchmarkHeap -scales "$scales"
+fi
+if want headless; then
+  step "headless: $hl_services Services x $hl_pods Pods, clusterzone vs ExternalDNS; $readiness readiness changes"
+  e2e BenchmarkHeadless -headless-services "$hl_services" -headless-pods "$hl_pods" -readiness-changes "$readiness" -externaldns-changes "$edns_changes"
 fi
 uptime > "$out/load-end.txt"
 

@@ -12,10 +12,14 @@
 // and k8s_external polled on the same updates.
 // BenchmarkHeap: heap and RSS at -scales Services (1,000, 10,000, 100,000),
 // clusterzone vs the kubernetes plugin, less a whoami baseline.
+// BenchmarkHeadless: 500 headless Services x 20 Pods, each Pod its own name
+// (EndpointSlices from the real kube-controller-manager): heap and RSS of
+// clusterzone vs ExternalDNS on the same cluster, and Pod readiness change ->
+// clusterzone's answer changed.
 //
 // Every benchmark logs a table and, with -results DIR, writes DIR/NAME.json
 // for tool/benchreport. Flags are documented where they are defined
-// (serve_test.go, propagation_test.go, heap_test.go).
+// (serve_test.go, propagation_test.go, heap_test.go, headless_test.go).
 //
 // Missing components are a benchmark failure with a hint (`make build`,
 // `make test-bins`, `make deps`), never a skip. Everything listens on

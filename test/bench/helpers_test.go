@@ -106,7 +106,12 @@ func (s *server) saveHeapProfile(path string) error {
 
 // procStatus returns a field of /proc/PID/status in bytes (VmRSS, VmHWM).
 func (s *server) procStatus(field string) (float64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.cd.Pid()))
+	return procStatusOf(s.cd.Pid(), field)
+}
+
+// procStatusOf returns a field of /proc/pid/status in bytes (VmRSS, VmHWM).
+func procStatusOf(pid int, field string) (float64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
@@ -124,7 +129,7 @@ func (s *server) procStatus(field string) (float64, error) {
 		n, err := strconv.ParseFloat(fs[0], 64)
 		return n * 1024, err
 	}
-	return 0, fmt.Errorf("no %s in /proc/%d/status", field, s.cd.Pid())
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
 }
 
 var httpClient = &http.Client{Timeout: 30 * time.Second}

@@ -53,7 +53,8 @@ type panel struct {
 }
 
 // writeChart draws the report's figures as a PNG: QPS and latency
-// percentiles per contender, propagation delays, heap per Service.
+// percentiles per contender, propagation delays, heap per Service, and the
+// headless benchmark's memory and readiness delays.
 func writeChart(path string, r *Report) error {
 	var panels []panel
 	if r.Serve != nil {
@@ -90,6 +91,29 @@ func writeChart(path string, r *Report) error {
 			hp.groups = append(hp.groups, group{label: fmt.Sprintf("%d Services", sc.Services), values: []float64{sc.ClusterzonePerService, sc.KubernetesPerService}})
 		}
 		panels = append(panels, hp)
+	}
+	if r.Headless != nil {
+		s := r.Headless.Results
+		mem := panel{title: fmt.Sprintf("Headless, %d Services x %d Pods: memory (MiB)", s.Services, s.PodsPerService), unit: "MiB",
+			series: []series{{"heap", palette[0]}, {"RSS", palette[1]}}}
+		for _, row := range []struct {
+			name string
+			s    HeapSample
+		}{{"baseline (whoami)", s.Baseline}, {"clusterzone", s.Clusterzone}, {"ExternalDNS", s.ExternalDNS}} {
+			mem.groups = append(mem.groups, group{label: row.name, values: []float64{row.s.Alloc / (1 << 20), row.s.RSS / (1 << 20)}})
+		}
+		panels = append(panels, mem)
+		if len(s.Readiness) > 0 {
+			rd := panel{title: "Headless: Pod readiness write -> answer changed (ms, log scale)", unit: "ms", log: true,
+				series: []series{{"p50", palette[2]}, {"p90", palette[0]}, {"p99", palette[1]}}}
+			for _, x := range s.Readiness {
+				if x.Kind == "unready" || x.Kind == "ready" {
+					continue
+				}
+				rd.groups = append(rd.groups, group{label: fmt.Sprintf("%s %s (%d)", x.Contender, x.Kind, x.N), values: []float64{x.P50, x.P90, x.P99}})
+			}
+			panels = append(panels, rd)
+		}
 	}
 	if len(panels) == 0 {
 		return nil

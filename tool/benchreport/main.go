@@ -42,6 +42,7 @@ func main() {
 	readJSON(filepath.Join(*dir, "serve.json"), &r.Serve)
 	readJSON(filepath.Join(*dir, "propagation.json"), &r.Propagation)
 	readJSON(filepath.Join(*dir, "heap.json"), &r.Heap)
+	readJSON(filepath.Join(*dir, "headless.json"), &r.Headless)
 	r.GoBench = append(parseGoBench(filepath.Join(*dir, "gobench-servedns.txt")), parseGoBench(filepath.Join(*dir, "gobench-table.txt"))...)
 	r.Benchstat = map[string]string{}
 	for _, n := range []string{"servedns", "apply", "lookup"} {
@@ -86,6 +87,7 @@ type Report struct {
 	Serve       *BenchFile[Serve]       `json:",omitempty"`
 	Propagation *BenchFile[Propagation] `json:",omitempty"`
 	Heap        *BenchFile[Heap]        `json:",omitempty"`
+	Headless    *BenchFile[Headless]    `json:",omitempty"`
 	GoBench     []GoBench               `json:",omitempty"`
 	Benchstat   map[string]string       `json:",omitempty"`
 }
@@ -173,6 +175,25 @@ type HeapSample struct {
 	Alloc, Inuse, Objects float64
 	RSS, HWM              float64
 	SyncSeconds           float64
+}
+
+// Headless is test/bench's headless.json: headless Services with a name per
+// Pod, clusterzone vs ExternalDNS on one cluster.
+type Headless struct {
+	Shape                              string
+	Services, PodsPerService, Pods     int
+	Names, Nodes                       int
+	CreateSeconds, SlicesSeconds       float64
+	Baseline, Clusterzone, ExternalDNS HeapSample
+	ExternalDNSHeap                    string
+	ExternalDNSLiveMiB                 float64
+	ExternalDNSArgs                    []string
+	ClusterzoneNetPerPod               float64
+	ExternalDNSPerPod                  float64
+	HeapRatio, RSSRatio                float64
+	Checked                            int
+	PollIntervalMs                     float64
+	Readiness                          []PropSummary
 }
 
 // GoBench is the median of one Go benchmark over its runs.

@@ -123,6 +123,45 @@ func (r *Report) Text() string {
 		}
 	}
 
+	if r.Headless != nil {
+		s := r.Headless.Results
+		p("")
+		p("5. Headless Services: %d x %d Pods = %d Pods, %d names (%s)", s.Services, s.PodsPerService, s.Pods, s.Names, s.Shape)
+		p("   created in %.1f s, all in EndpointSlices %.1f s later; clusterzone and ExternalDNS (%s) load them from one kube-apiserver", s.CreateSeconds, s.SlicesSeconds, ednsFlags(s.ExternalDNSArgs))
+		p("   %-12s %9s %9s %9s %9s %10s %10s", "process", "heap MiB", "net MiB", "RSS MiB", "HWM MiB", "B/Pod", "loaded in")
+		for _, row := range []struct {
+			name string
+			s    HeapSample
+			net  string
+			per  float64
+		}{
+			{"baseline", s.Baseline, "-", 0},
+			{"clusterzone", s.Clusterzone, fmt.Sprintf("%.1f", mib(s.Clusterzone.Alloc-s.Baseline.Alloc)), s.ClusterzoneNetPerPod},
+			{"externaldns", s.ExternalDNS, "-", s.ExternalDNSPerPod},
+		} {
+			loaded, per := "-", "-"
+			if row.s.SyncSeconds > 0 {
+				loaded = fmt.Sprintf("%.2f s", row.s.SyncSeconds)
+			}
+			if row.per > 0 {
+				per = fmt.Sprintf("%.0f", row.per)
+			}
+			p("   %-12s %9.1f %9s %9.1f %9.1f %10s %10s", row.name, mib(row.s.Alloc), row.net, mib(row.s.RSS), mib(row.s.HWM), per, loaded)
+		}
+		p("   ExternalDNS / clusterzone: heap %.2fx, RSS %.2fx (ExternalDNS's gctrace live heap: %.0f MiB)", s.HeapRatio, s.RSSRatio, s.ExternalDNSLiveMiB)
+		p("   (clusterzone, baseline: after a forced GC; net = less the whoami baseline; B/Pod: clusterzone's net heap, ExternalDNS's whole heap per Pod;")
+		p("    ExternalDNS: %s; %d Pod names and their Services' checked in both first)", s.ExternalDNSHeap, s.Checked)
+		if len(s.Readiness) > 0 {
+			p("   Readiness: Pod status write returned -> answer changed (polling every %.1f ms; the path includes the EndpointSlice controller)", s.PollIntervalMs)
+			p("   %-13s %-10s %5s %9s %9s %9s %9s %13s", "server", "change", "n", "p50 ms", "p90 ms", "p99 ms", "max ms", "API write p50")
+			for _, x := range s.Readiness {
+				p("   %-13s %-10s %5d %9.2f %9.2f %9.2f %9.2f %13.2f", x.Contender, x.Kind, x.N, x.P50, x.P90, x.P99, x.Max, x.APIWriteP50)
+			}
+			p("   (endpointslice: write -> the slice change seen on a watch; from-slice: that -> clusterzone's answer; externaldns: -> its log shows the")
+			p("    name created or deleted, --events: a sync 5 s after a change at the earliest; edns-all: clusterzone on those changes, ExternalDNS running)")
+		}
+	}
+
 	if len(r.Targets) > 0 {
 		p("")
 		p("Targets:")
@@ -138,6 +177,18 @@ func (r *Report) Text() string {
 }
 
 func mib(bytes float64) float64 { return bytes / (1 << 20) }
+
+// ednsFlags is ExternalDNS's arguments less the per-run ones (kubeconfig,
+// metrics address).
+func ednsFlags(args []string) string {
+	var out []string
+	for _, a := range args {
+		if !strings.HasPrefix(a, "--kubeconfig=") && !strings.HasPrefix(a, "--metrics-address=") {
+			out = append(out, a)
+		}
+	}
+	return strings.Join(out, " ")
+}
 
 func mix(m map[string]int, total int) string {
 	var parts []string
