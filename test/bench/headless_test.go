@@ -27,7 +27,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/utils/ptr"
 )
 
 var (
@@ -259,7 +258,7 @@ func BenchmarkHeadless(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		setReady(&cur.Status, ready, metav1.Now())
+		harness.SetReadyConditions(&cur.Status, ready, metav1.Now())
 		seen := sw.expect(svc, pod, ready)
 		start := time.Now()
 		if _, err := pods.UpdateStatus(ctx, cur, metav1.UpdateOptions{}); err != nil {
@@ -551,62 +550,17 @@ func (w *sliceWatch) saw(s *discoveryv1.EndpointSlice, at time.Time) {
 }
 
 // createHeadlessPod creates Pod p of Service s as a kubelet would leave it
-// (the shape of harness.CreatePod, errors returned): bound to a Node,
-// hostname and subdomain set, then its status: Running, its IP, Ready.
+// (harness.NewPod): bound to a Node, hostname and subdomain set, then its
+// status: Running, its IP, Ready.
 func createHeadlessPod(ctx context.Context, cs kubernetes.Interface, s, p, nPod int) error {
 	svc, name, host := headlessNames(s, p)
 	g := s*nPod + p
-	pod, err := cs.CoreV1().Pods(headlessNS).Create(ctx, &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: headlessNS, Labels: map[string]string{"app": svc}},
-		Spec: corev1.PodSpec{
-			NodeName:                      fmt.Sprintf("node-%d", g%headlessNodes),
-			Hostname:                      host,
-			Subdomain:                     svc,
-			TerminationGracePeriodSeconds: ptr.To[int64](0),
-			EnableServiceLinks:            ptr.To(false),
-			Containers:                    []corev1.Container{{Name: "pause", Image: harness.PauseImage}},
-		},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		return err
-	}
-	now := metav1.Now()
-	ip := podIP(g)
-	pod.Status = corev1.PodStatus{
-		Phase:     corev1.PodRunning,
-		StartTime: &now,
-		Conditions: []corev1.PodCondition{
-			{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: now},
-			{Type: corev1.PodInitialized, Status: corev1.ConditionTrue, LastTransitionTime: now},
-		},
-		QOSClass: pod.Status.QOSClass,
-		HostIP:   fmt.Sprintf("192.0.2.%d", g%headlessNodes+1),
-		PodIP:    ip,
-		PodIPs:   []corev1.PodIP{{IP: ip}},
-	}
-	pod.Status.HostIPs = []corev1.HostIP{{IP: pod.Status.HostIP}}
-	setReady(&pod.Status, true, now)
-	_, err = cs.CoreV1().Pods(headlessNS).UpdateStatus(ctx, pod, metav1.UpdateOptions{})
+	_, err := harness.NewPod(ctx, cs, headlessNS, harness.PodSpec{
+		Name: name, Labels: map[string]string{"app": svc},
+		NodeName: fmt.Sprintf("node-%d", g%headlessNodes), Hostname: host, Subdomain: svc,
+		IPs: []string{podIP(g)}, HostIP: fmt.Sprintf("192.0.2.%d", g%headlessNodes+1), Ready: true,
+	})
 	return err
-}
-
-// setReady sets the Ready and ContainersReady conditions (as
-// harness.SetPodReady does), adding them when missing.
-func setReady(st *corev1.PodStatus, ready bool, now metav1.Time) {
-	want, reason := corev1.ConditionFalse, "ContainersNotReady"
-	if ready {
-		want, reason = corev1.ConditionTrue, ""
-	}
-	for _, typ := range []corev1.PodConditionType{corev1.ContainersReady, corev1.PodReady} {
-		i := slices.IndexFunc(st.Conditions, func(c corev1.PodCondition) bool { return c.Type == typ })
-		if i < 0 {
-			st.Conditions = append(st.Conditions, corev1.PodCondition{Type: typ})
-			i = len(st.Conditions) - 1
-		}
-		if cond := &st.Conditions[i]; cond.Status != want {
-			cond.Status, cond.Reason, cond.LastTransitionTime = want, reason, now
-		}
-	}
 }
 
 // waitHeadlessSlices polls the namespace's EndpointSlices every second until

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 )
@@ -91,7 +92,16 @@ func (c *Cluster) CreateNode(t testing.TB, name string, addrs ...corev1.NodeAddr
 // the Pod as stored after the status update.
 func (c *Cluster) CreatePod(t testing.TB, ns string, spec PodSpec) *corev1.Pod {
 	t.Helper()
-	ctx := context.Background()
+	pod, err := NewPod(context.Background(), c.Admin, ns, spec)
+	if err != nil {
+		t.Fatalf("harness: %v", err)
+	}
+	return pod
+}
+
+// NewPod is CreatePod through client, returning errors instead of failing a
+// test (for callers creating Pods from several goroutines).
+func NewPod(ctx context.Context, client kubernetes.Interface, ns string, spec PodSpec) (*corev1.Pod, error) {
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: spec.Name, Namespace: ns, Labels: spec.Labels},
 		Spec: corev1.PodSpec{
@@ -107,9 +117,9 @@ func (c *Cluster) CreatePod(t testing.TB, ns string, spec PodSpec) *corev1.Pod {
 			}},
 		},
 	}
-	created, err := c.Admin.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+	created, err := client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
-		t.Fatalf("harness: creating pod %s/%s: %v", ns, spec.Name, err)
+		return nil, fmt.Errorf("creating pod %s/%s: %w", ns, spec.Name, err)
 	}
 	now := metav1.Now()
 	st := corev1.PodStatus{
@@ -121,7 +131,7 @@ func (c *Cluster) CreatePod(t testing.TB, ns string, spec PodSpec) *corev1.Pod {
 		},
 		QOSClass: created.Status.QOSClass,
 	}
-	setReadyConditions(&st, spec.Ready, now)
+	SetReadyConditions(&st, spec.Ready, now)
 	if spec.HostIP != "" {
 		st.HostIP = spec.HostIP
 		st.HostIPs = []corev1.HostIP{{IP: spec.HostIP}}
@@ -133,16 +143,16 @@ func (c *Cluster) CreatePod(t testing.TB, ns string, spec PodSpec) *corev1.Pod {
 		}
 	}
 	created.Status = st
-	updated, err := c.Admin.CoreV1().Pods(ns).UpdateStatus(ctx, created, metav1.UpdateOptions{})
+	updated, err := client.CoreV1().Pods(ns).UpdateStatus(ctx, created, metav1.UpdateOptions{})
 	if err != nil {
-		t.Fatalf("harness: setting status of pod %s/%s: %v", ns, spec.Name, err)
+		return nil, fmt.Errorf("setting status of pod %s/%s: %w", ns, spec.Name, err)
 	}
-	return updated
+	return updated, nil
 }
 
-// setReadyConditions sets (or adds) the Ready and ContainersReady
+// SetReadyConditions sets (or adds) the Ready and ContainersReady
 // conditions, changing lastTransitionTime only when the status changes.
-func setReadyConditions(st *corev1.PodStatus, ready bool, now metav1.Time) {
+func SetReadyConditions(st *corev1.PodStatus, ready bool, now metav1.Time) {
 	want := corev1.ConditionFalse
 	reason := "ContainersNotReady"
 	if ready {
@@ -179,7 +189,7 @@ func (c *Cluster) SetPodReady(t testing.TB, ns, name string, ready bool) {
 		if err != nil {
 			return err
 		}
-		setReadyConditions(&pod.Status, ready, metav1.Now())
+		SetReadyConditions(&pod.Status, ready, metav1.Now())
 		_, err = c.Admin.CoreV1().Pods(ns).UpdateStatus(ctx, pod, metav1.UpdateOptions{})
 		return err
 	})
