@@ -154,7 +154,12 @@ func TestSplitHorizonViews(t *testing.T) {
 	c.SetLoadBalancerIngress(t, ns, "web", []corev1.LoadBalancerIngress{{IP: "192.0.2.10"}, {IP: "2001:db8::10"}})
 	webV4, webV6 := clusterIPs(t, web)
 
-	baseline := c.WatchCount(t, "services")
+	kinds := []string{"services", "endpointslices", "nodes"}
+	baselines := map[string]int{}
+	for _, k := range kinds {
+		baselines[k] = c.WatchCount(t, k)
+	}
+	baseline := baselines["services"]
 	port := harness.FreePort(t)
 	start := time.Now()
 	cd := harness.StartCoreDNS(t, viewsCorefile(port, c.Kubeconfig))
@@ -222,24 +227,27 @@ func TestSplitHorizonViews(t *testing.T) {
 		}
 	})
 
-	t.Run("one watch on Services from the process", func(t *testing.T) {
+	t.Run("one watch per kind (Services, EndpointSlices, Nodes) from the process", func(t *testing.T) {
 		// Four clusterzone instances (two views times two zones) with one
-		// source configuration: one informer, one watch.
-		harness.Eventually(t, 10*time.Second, func() error {
-			if n := c.WatchCount(t, "services"); n != baseline+1 {
-				return fmt.Errorf("%d Service watches on the API server, %d before CoreDNS started: want exactly one more", n, baseline)
-			}
-			return nil
-		})
+		// source configuration: one informer per kind, one watch each.
+		for _, k := range kinds {
+			harness.Eventually(t, 10*time.Second, func() error {
+				if n := c.WatchCount(t, k); n != baselines[k]+1 {
+					return fmt.Errorf("%d %s watches on the API server, %d before CoreDNS started: want exactly one more", n, k, baselines[k])
+				}
+				return nil
+			})
+		}
 		// And it stays one (a second informer would show up as +2 for good).
-		n := 0
 		for i := 0; i < 5; i++ {
-			if n = c.WatchCount(t, "services"); n > baseline+1 {
-				t.Fatalf("%d Service watches on the API server, %d before CoreDNS started: more than one from the process", n, baseline)
+			for _, k := range kinds {
+				if n := c.WatchCount(t, k); n > baselines[k]+1 {
+					t.Fatalf("%d %s watches on the API server, %d before CoreDNS started: more than one from the process", n, k, baselines[k])
+				}
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
-		t.Logf("Service watches on the API server: %d before CoreDNS, %d with it (4 clusterzone instances)", baseline, n)
+		t.Logf("watches on the API server before CoreDNS: %v; with it one more of each (4 clusterzone instances)", baselines)
 	})
 
 	t.Run("a change through the shared watcher reaches both views", func(t *testing.T) {
