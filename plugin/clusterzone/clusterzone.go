@@ -94,8 +94,30 @@ func (cz *Clusterzone) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dn
 	m := new(dns.Msg)
 	m.SetReply(r)
 	m.Authoritative = true
+	// An authoritative answer is not validated here: CD is not copied
+	// (RFC 4035 section 3.1.6).
+	m.CheckingDisabled = false
+	if r.Opcode != dns.OpcodeQuery {
+		// A NOTIFY to a primary is not taken (RFC 1996: NOTAUTH); any
+		// other opcode is not implemented.
+		m.Authoritative = false
+		m.Rcode = dns.RcodeNotImplemented
+		if r.Opcode == dns.OpcodeNotify {
+			m.Rcode = dns.RcodeNotAuth
+		}
+		w.WriteMsg(m)
+		return dns.RcodeSuccess, nil
+	}
 
 	answer, exists := cz.lookup(t, zone, qname, qtype)
+	// Every answer record carries its owner name as asked (RFC 4343, and
+	// the 0x20 case randomization of resolvers); the table is lower case.
+	owner := r.Question[0].Name
+	for _, rr := range answer {
+		if h := rr.Header(); strings.EqualFold(h.Name, owner) {
+			h.Name = owner
+		}
+	}
 	if !exists {
 		if cz.Fall.Through(qname) {
 			return plugin.NextOrFailure(cz.Name(), cz.Next, ctx, w, r)
@@ -124,8 +146,17 @@ func (cz *Clusterzone) lookup(t *table.Table, zone, qname string, qtype uint16) 
 			return []dns.RR{cz.ns(zone)}, true
 		}
 	}
-	if len(cz.nsAddrs) > 0 && qname == cz.nsFor(zone) {
-		return filterType(cz.glue(zone), qtype), true
+	if len(cz.nsAddrs) > 0 {
+		ns := cz.nsFor(zone)
+		if qname == ns {
+			return filterType(cz.glue(zone), qtype), true
+		}
+		if qname != zone && dns.IsSubDomain(qname, ns) && dns.IsSubDomain(zone, qname) {
+			if a := t.Lookup(zone, qname, cz.view); a.Entry == nil || a.Wildcard {
+				// An empty non-terminal above the NS name (RFC 8020).
+				return nil, true
+			}
+		}
 	}
 	a := t.Lookup(zone, qname, cz.view)
 	if !a.Exists {

@@ -66,6 +66,19 @@ status:
 apiVersion: v1
 kind: Service
 metadata:
+  name: two
+  namespace: shop
+  annotations:
+    external-dns.kubernetes.io/hostname: two.example.org
+spec:
+  type: LoadBalancer
+status:
+  loadBalancer:
+    ingress: [{ip: 192.0.2.31}, {ip: 192.0.2.32}]
+---
+apiVersion: v1
+kind: Service
+metadata:
   name: pending
   namespace: shop
   annotations:
@@ -178,8 +191,14 @@ var serveTests = []test.Case{
 	{Qname: "web.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("web.example.org. 60 IN A 192.0.2.10")}},
 	{Qname: "web.example.org.", Qtype: dns.TypeAAAA, Answer: []dns.RR{test.AAAA("web.example.org. 60 IN AAAA 2001:db8::10")}},
 	{Qname: "web.example.org.", Qtype: dns.TypeTXT, Answer: []dns.RR{test.TXT(`web.example.org. 60 IN TXT "heritage=external-dns,external-dns/owner=test,external-dns/resource=service/shop/web"`)}},
-	// Case-insensitive.
-	{Qname: "WeB.ExAmPlE.oRg.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("web.example.org. 60 IN A 192.0.2.10")}},
+	// Case-insensitive, and the owner is the name as asked (0x20; RFC 4343).
+	{Qname: "WeB.ExAmPlE.oRg.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("WeB.ExAmPlE.oRg. 60 IN A 192.0.2.10")}},
+	{Qname: "fOo.ApPs.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("fOo.ApPs.example.org. 300 IN A 192.0.2.12")}},
+	{Qname: "ExAmPlE.org.", Qtype: dns.TypeSOA, Answer: []dns.RR{test.SOA("ExAmPlE.org. 60 IN SOA ns1.example.org. hostmaster.example.org. 1 7200 1800 1209600 60")}},
+	{Qname: "NoPe.example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
+	{Qname: "_NP._udp.np.example.org.", Qtype: dns.TypeSRV, Answer: []dns.RR{test.SRV("_NP._udp.np.example.org. 60 IN SRV 0 50 30053 np.example.org.")}},
+	// ANY: one whole RRset (RFC 8482, RFC 2181 section 5), never part of one.
+	{Qname: "two.example.org.", Qtype: dns.TypeANY, Answer: []dns.RR{test.A("two.example.org. 60 IN A 192.0.2.31"), test.A("two.example.org. 60 IN A 192.0.2.32")}},
 	// internal-hostname: both ClusterIPs.
 	{Qname: "web.internal.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("web.internal.example.org. 60 IN A 10.96.0.10")}},
 	{Qname: "web.internal.example.org.", Qtype: dns.TypeAAAA, Answer: []dns.RR{test.AAAA("web.internal.example.org. 60 IN AAAA fd00:10:96::a")}},
@@ -365,6 +384,47 @@ func TestServeDNSExternalNameCNAME(t *testing.T) {
 		{Qname: "alias.example.org.", Qtype: dns.TypeTXT, Answer: []dns.RR{test.CNAME("alias.example.org. 60 IN CNAME backend.example.com.")}},
 		{Qname: "alias.example.org.", Qtype: dns.TypeCNAME, Answer: []dns.RR{test.CNAME("alias.example.org. 60 IN CNAME backend.example.com.")}},
 		{Qname: "ext.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("ext.example.org. 60 IN A 192.0.2.77")}},
+	} {
+		rec := dnstest.NewRecorder(&test.ResponseWriter{})
+		cz.ServeDNS(context.Background(), rec, tc.Msg())
+		if err := test.SortAndCheck(rec.Msg, tc); err != nil {
+			t.Errorf("%s %s: %v", tc.Qname, dns.TypeToString[tc.Qtype], err)
+		}
+	}
+}
+
+// Responses clear CD (RFC 4035 3.1.6); a NOTIFY to this primary gets NOTAUTH
+// (RFC 1996), with the question and without answers.
+func TestServeDNSFlagsAndOpcodes(t *testing.T) {
+	cz := newTestPlugin(t, testServices, table.External)
+	m := new(dns.Msg)
+	m.SetQuestion("web.example.org.", dns.TypeA)
+	m.CheckingDisabled = true
+	rec := dnstest.NewRecorder(&test.ResponseWriter{})
+	cz.ServeDNS(context.Background(), rec, m)
+	if rec.Msg.CheckingDisabled || len(rec.Msg.Answer) != 1 {
+		t.Errorf("CD copied or no answer: %v", rec.Msg)
+	}
+
+	n := new(dns.Msg)
+	n.SetNotify("example.org.")
+	rec = dnstest.NewRecorder(&test.ResponseWriter{})
+	cz.ServeDNS(context.Background(), rec, n)
+	if rec.Msg.Rcode != dns.RcodeNotAuth || len(rec.Msg.Answer) != 0 || len(rec.Msg.Question) != 1 || rec.Msg.Opcode != dns.OpcodeNotify || rec.Msg.Authoritative {
+		t.Errorf("NOTIFY: %v", rec.Msg)
+	}
+}
+
+// The names above the NS name are empty non-terminals (RFC 8020): NODATA.
+func TestServeDNSNSParents(t *testing.T) {
+	cz := newTestPlugin(t, testServices, table.External)
+	cz.setNS("ns1.dns.sub.example.org.", []netip.Addr{netip.MustParseAddr("192.0.2.53")})
+	soaSub := "example.org. 60 IN SOA ns1.dns.sub.example.org. hostmaster.example.org. 1 7200 1800 1209600 60"
+	for _, tc := range []test.Case{
+		{Qname: "ns1.dns.sub.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("ns1.dns.sub.example.org. 60 IN A 192.0.2.53")}},
+		{Qname: "dns.sub.example.org.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soaSub)}},
+		{Qname: "sub.example.org.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soaSub)}},
+		{Qname: "x.sub.example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soaSub)}},
 	} {
 		rec := dnstest.NewRecorder(&test.ResponseWriter{})
 		cz.ServeDNS(context.Background(), rec, tc.Msg())

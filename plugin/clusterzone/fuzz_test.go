@@ -117,6 +117,17 @@ func checkServeDNS(t *testing.T, ctx context.Context, cz *Clusterzone, r *dns.Ms
 	if rcode != dns.RcodeSuccess {
 		t.Fatalf("%s\nreply written but rcode %s returned", where(), dns.RcodeToString[rcode])
 	}
+	if r.Opcode != dns.OpcodeQuery {
+		// NOTIFY is not taken (NOTAUTH), other opcodes not implemented.
+		if m.Id != r.Id || !m.Response || m.Authoritative || len(m.Answer) != 0 || len(m.Question) != 1 || m.Question[0] != q ||
+			(m.Rcode != dns.RcodeNotAuth && m.Rcode != dns.RcodeNotImplemented) || (m.Rcode == dns.RcodeNotAuth) != (r.Opcode == dns.OpcodeNotify) {
+			t.Fatalf("%s\nopcode %s: want a non-authoritative NOTAUTH (NOTIFY) or NOTIMP without answers", where(), dns.OpcodeToString[r.Opcode])
+		}
+		return
+	}
+	if m.CheckingDisabled {
+		t.Fatalf("%s\nCD copied into the reply", where())
+	}
 	if m.Id != r.Id || !m.Response || !m.Authoritative {
 		t.Fatalf("%s\nnot an authoritative reply to id %d", where(), r.Id)
 	}
@@ -131,10 +142,10 @@ func checkServeDNS(t *testing.T, ctx context.Context, cz *Clusterzone, r *dns.Ms
 	}
 	for _, rr := range m.Answer {
 		h := rr.Header()
-		if h.Name != qname {
-			t.Fatalf("%s\nanswer %s is not at the query name %s", where(), rr, qname)
+		if h.Name != q.Name {
+			t.Fatalf("%s\nanswer %s is not at the query name %s as asked", where(), rr, q.Name)
 		}
-		if q.Qtype != dns.TypeANY && h.Rrtype != q.Qtype {
+		if q.Qtype != dns.TypeANY && h.Rrtype != q.Qtype && h.Rrtype != dns.TypeCNAME {
 			t.Fatalf("%s\nanswer %s is not of the asked type", where(), rr)
 		}
 	}

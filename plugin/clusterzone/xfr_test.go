@@ -39,14 +39,14 @@ func TestTransferAXFR(t *testing.T) {
 		want  []string // records besides SOA, NS and glue, in order
 	}{
 		// External: no pending load balancer, SRV records.
-		{table.External, 13, []string{
+		{table.External, 14, []string{
 			"_np._tcp.np.example.org.\t60\tIN\tSRV\t0 50 30080 np.example.org.",
 			"example.org.\t60\tIN\tA\t192.0.2.10",
 			"example.org.\t60\tIN\tAAAA\t2001:db8::10",
 			"example.org.\t60\tIN\tTXT\t\"heritage=external-dns,external-dns/owner=test,external-dns/resource=service/shop/web\"",
 			"*.apps.example.org.\t300\tIN\tA\t192.0.2.12",
 		}},
-		// Internal: the pending load balancer's ClusterIP, no SRV.
+		// Internal: the pending load balancer's ClusterIP, no SRV, nothing for "two" (no ClusterIP).
 		{table.Internal, 12, []string{
 			"pending.example.org.\t60\tIN\tA\t10.96.0.13",
 			"example.org.\t60\tIN\tA\t10.96.0.10",
