@@ -26,25 +26,16 @@ func (cz *Clusterzone) Transfer(zone string, serial uint32) (<-chan []dns.RR, er
 		return nil, errNotStarted
 	}
 	t := st.Table()
-	soa := cz.soa(t, zone)
+	// The SOA must describe the records sent with it: the serial and the
+	// entries are read under one lock (as the file plugin's snapshot), so a
+	// change cannot slip between them.
+	cur, entries := t.Snapshot(zone, cz.view)
+	soa := cz.soaWith(zone, cur)
 	ch := make(chan []dns.RR, 2)
-	if serial != 0 && !serialOlder(serial, soa.(*dns.SOA).Serial) {
+	if serial != 0 && !serialOlder(serial, cur) {
 		ch <- []dns.RR{soa}
 		close(ch)
 		return ch, nil
-	}
-	// The SOA must describe the records sent with it: a change between
-	// reading the serial and the entries would send new records under the
-	// old serial, and a secondary holding them would never ask again for
-	// that change. Read until the serial stands still around the entries.
-	entries := t.Entries(zone, cz.view)
-	for i := 0; i < 10; i++ {
-		s := cz.soa(t, zone)
-		if s.(*dns.SOA).Serial == soa.(*dns.SOA).Serial {
-			break
-		}
-		soa = s
-		entries = t.Entries(zone, cz.view)
 	}
 	go func() {
 		defer close(ch)

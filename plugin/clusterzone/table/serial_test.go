@@ -72,3 +72,25 @@ func TestSerialMovesAfterEveryRead(t *testing.T) {
 		t.Errorf("serial %d, want the clock %d", s, now.Unix())
 	}
 }
+
+// A snapshot is the zone its serial names, and reading it counts as a read
+// of the serial: the next change moves it, within the same second too.
+func TestSnapshot(t *testing.T) {
+	now := time.Unix(2_000_000_000, 0)
+	tb := New([]string{"example.org."}, "me")
+	tb.now = func() time.Time { return now }
+	serialApply(tb, 0)
+	serialApply(tb, 1)
+	s1, entries := tb.Snapshot("example.org.", External)
+	if len(entries) != 2 || entries[0].Set.Name > entries[1].Set.Name {
+		t.Fatalf("snapshot entries %v", entries)
+	}
+	serialApply(tb, 2)
+	s2, entries := tb.Snapshot("example.org.", External)
+	if s2 <= s1 || len(entries) != 3 {
+		t.Errorf("after a change: serial %d (was %d), %d entries", s2, s1, len(entries))
+	}
+	if s, none := tb.Snapshot("example.org.", Internal); s != s2 || len(none) != 0 {
+		t.Errorf("internal view: serial %d, entries %v (the names have no internal addresses)", s, none)
+	}
+}

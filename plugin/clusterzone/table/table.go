@@ -799,15 +799,42 @@ func (t *Table) Lookup(zone, qname string, v View) Answer {
 // view v, sorted by name.
 func (t *Table) Entries(zone string, v View) []*Entry {
 	t.mu.RLock()
+	out := t.entriesLocked(zone, v)
+	t.mu.RUnlock()
+	sortEntries(out)
+	return out
+}
+
+// entriesLocked returns the winning entries of zone in view v, unsorted.
+// t.mu is held.
+func (t *Table) entriesLocked(zone string, v View) []*Entry {
 	out := make([]*Entry, 0, len(t.names))
 	for name, n := range t.names {
 		if e := n.entry(v); e != nil && t.zoneOf(name) == zone {
 			out = append(out, e)
 		}
 	}
-	t.mu.RUnlock()
-	sort.Slice(out, func(i, j int) bool { return out[i].Set.Name < out[j].Set.Name })
 	return out
+}
+
+func sortEntries(es []*Entry) {
+	sort.Slice(es, func(i, j int) bool { return es[i].Set.Name < es[j].Set.Name })
+}
+
+// Snapshot returns the SOA serial of zone and its winning entries that
+// publish in view v, sorted by name, read under one lock: the entries are
+// the zone the serial names (a zone transfer sends them under it). It counts
+// as a read of the serial (see Serial).
+func (t *Table) Snapshot(zone string, v View) (uint32, []*Entry) {
+	t.mu.RLock()
+	if o := t.observed[zone]; o != nil {
+		o.Store(true)
+	}
+	serial := t.serials[zone]
+	out := t.entriesLocked(zone, v)
+	t.mu.RUnlock()
+	sortEntries(out)
+	return serial, out
 }
 
 // EntriesAt returns the winning entries at exactly these names that publish
