@@ -52,6 +52,7 @@ FUZZTIME ?= 3m
 FUZZ_TARGETS := ./plugin/clusterzone:FuzzServeDNS \
 	./plugin/clusterzone:FuzzParseCorefile \
 	./plugin/clusterzone/translate:FuzzTranslateService \
+	./plugin/clusterzone/translate:FuzzJoin \
 	./plugin/clusterzone/source/manifests:FuzzParseManifest
 
 .PHONY: fuzz

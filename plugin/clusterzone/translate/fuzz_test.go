@@ -181,7 +181,8 @@ func zoneOf(name string) string {
 
 var reasons = map[string]bool{
 	translate.ReasonHostname: true, translate.ReasonOutside: true, translate.ReasonTTL: true,
-	translate.ReasonTarget: true, translate.ReasonNotAllowed: true,
+	translate.ReasonTarget: true, translate.ReasonNotAllowed: true, translate.ReasonEndpoint: true,
+	translate.ReasonNode: true, translate.ReasonTooMany: true, translate.ReasonExternalName: true,
 }
 
 func checkResult(t *testing.T, svc *corev1.Service, res translate.Result) {
