@@ -10,12 +10,16 @@ import (
 )
 
 // FuzzParseManifest feeds manifest file contents (YAML or JSON, multi-document,
-// Lists) into Parse, then every Service it returns into translate, as the
-// manifest source does. Parse either fails or returns named Services with a
-// namespace, the same ones every time.
+// Lists) into ParseObjects, then every Service, EndpointSlice and Node it
+// returns into translate (Service, FromEndpointSlice, FromNode, and Join for
+// the Services that take addresses from them), as the manifest source and the
+// store do. ParseObjects either fails or returns named objects (namespaced
+// ones with a namespace), the same ones every time.
 func FuzzParseManifest(f *testing.F) {
-	if b, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "examples", "manifests", "services.yaml")); err == nil {
-		f.Add(b)
+	for _, name := range []string{"services.yaml", "workloads.yaml"} {
+		if b, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "examples", "manifests", name)); err == nil {
+			f.Add(b)
+		}
 	}
 	for _, s := range []string{
 		"apiVersion: v1\nkind: Service\nmetadata: {name: a}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: ignored}\n" +
@@ -37,6 +41,12 @@ func FuzzParseManifest(f *testing.F) {
 		"kind: Service\nmetadata:\n  name: a\n  annotations: {a: 1, b: true, c: null}\n",
 		"",
 		"{",
+		"kind: EndpointSlice\nmetadata: {name: s, labels: {kubernetes.io/service-name: db}}\naddressType: IPv4\n" +
+			"endpoints: [{addresses: [10.0.0.1, x], hostname: db-0, nodeName: n1, conditions: {ready: false, terminating: true}}, {addresses: []}]\n" +
+			"---\nkind: Node\nmetadata: {name: n1, namespace: ignored}\nstatus: {addresses: [{type: ExternalIP, address: \"fe80::1%eth0\"}, {type: InternalIP, address: 10.0.0.1}]}\n" +
+			"---\nkind: Service\nmetadata: {name: db, annotations: {external-dns.kubernetes.io/hostname: db.example.org}}\nspec: {clusterIP: None}\n",
+		"kind: EndpointSlice\nmetadata: {}\n",
+		"kind: Node\nmetadata: {name: n}\nstatus: {addresses: 7}\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -47,22 +57,39 @@ func FuzzParseManifest(f *testing.F) {
 		Controllers: translate.DefaultControllers,
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		svcs, err := Parse("fuzz.yaml", data)
-		again, err2 := Parse("fuzz.yaml", data)
-		if (err == nil) != (err2 == nil) || !reflect.DeepEqual(svcs, again) {
-			t.Fatalf("not deterministic: %v %v / %v %v", svcs, err, again, err2)
+		objs, err := ParseObjects("fuzz.yaml", data)
+		again, err2 := ParseObjects("fuzz.yaml", data)
+		if (err == nil) != (err2 == nil) || !reflect.DeepEqual(objs, again) {
+			t.Fatalf("not deterministic: %v %v / %v %v", objs, err, again, err2)
 		}
 		if err != nil {
-			if svcs != nil {
-				t.Fatalf("error %v with Services %v", err, svcs)
+			if !reflect.DeepEqual(objs, Objects{}) {
+				t.Fatalf("error %v with objects %v", err, objs)
 			}
 			return
 		}
-		for _, svc := range svcs {
+		var slices []*translate.EndpointSlice
+		for _, es := range objs.EndpointSlices {
+			if es == nil || es.Name == "" || es.Namespace == "" {
+				t.Fatalf("EndpointSlice without a name or namespace: %#v", es)
+			}
+			ts := translate.FromEndpointSlice(es)
+			slices = append(slices, &ts)
+		}
+		nodes := map[string]*translate.Node{}
+		for _, n := range objs.Nodes {
+			if n == nil || n.Name == "" {
+				t.Fatalf("Node without a name: %#v", n)
+			}
+			tn := translate.FromNode(n)
+			nodes[tn.Name] = &tn
+		}
+		for _, svc := range objs.Services {
 			if svc == nil || svc.Name == "" || svc.Namespace == "" {
 				t.Fatalf("Service without a name or namespace: %#v", svc)
 			}
-			translate.Service(svc, opts)
+			res := translate.Service(svc, opts)
+			translate.Join(res.Backed, slices, nodes)
 		}
 	})
 }
