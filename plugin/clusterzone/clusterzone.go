@@ -109,15 +109,7 @@ func (cz *Clusterzone) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dn
 		return dns.RcodeSuccess, nil
 	}
 
-	answer, exists := cz.lookup(t, zone, qname, qtype)
-	// Every answer record carries its owner name as asked (RFC 4343, and
-	// the 0x20 case randomization of resolvers); the table is lower case.
-	owner := r.Question[0].Name
-	for _, rr := range answer {
-		if h := rr.Header(); strings.EqualFold(h.Name, owner) {
-			h.Name = owner
-		}
-	}
+	answer, exists := cz.lookup(t, zone, qname, r.Question[0].Name, qtype)
 	if !exists {
 		if cz.Fall.Through(qname) {
 			return plugin.NextOrFailure(cz.Name(), cz.Next, ctx, w, r)
@@ -136,55 +128,70 @@ func (cz *Clusterzone) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dn
 	return dns.RcodeSuccess, nil
 }
 
-// lookup returns the answer records for qname/qtype and whether the name exists.
-func (cz *Clusterzone) lookup(t *table.Table, zone, qname string, qtype uint16) ([]dns.RR, bool) {
+// lookup returns the answer records for qname/qtype and whether the name
+// exists. The records carry asked, the query name as the client wrote it
+// (qname lower-cased): every answer has its owner name as asked (RFC 4343,
+// and resolvers' 0x20 case randomization), while the table is lower case.
+func (cz *Clusterzone) lookup(t *table.Table, zone, qname, asked string, qtype uint16) ([]dns.RR, bool) {
 	if qname == zone {
 		switch qtype {
 		case dns.TypeSOA:
-			return []dns.RR{cz.soa(t, zone)}, true
+			return named(asked, cz.soa(t, zone)), true
 		case dns.TypeNS:
-			return []dns.RR{cz.ns(zone)}, true
+			return named(asked, cz.ns(zone)), true
 		}
 	}
-	if len(cz.nsAddrs) > 0 {
-		ns := cz.nsFor(zone)
-		if qname == ns {
-			return filterType(cz.glue(zone), qtype), true
-		}
-		if qname != zone && dns.IsSubDomain(qname, ns) && dns.IsSubDomain(zone, qname) {
-			if a := t.Lookup(zone, qname, cz.view); a.Entry == nil || a.Wildcard {
-				// An empty non-terminal above the NS name (RFC 8020).
-				return nil, true
-			}
-		}
+	nsOwned := len(cz.nsAddrs) > 0
+	if nsOwned && qname == cz.nsFor(zone) {
+		return named(asked, filterType(cz.glue(zone), qtype)...), true
 	}
 	a := t.Lookup(zone, qname, cz.view)
+	if (!a.Exists || a.Wildcard) && nsOwned && above(qname, cz.nsFor(zone)) {
+		// An empty non-terminal above the NS name (RFC 8020), which the
+		// table does not hold: it exists, and no wildcard covers it.
+		return nil, true
+	}
 	if !a.Exists {
 		return nil, false
 	}
 	if a.Entry == nil {
 		if qname == zone && qtype == dns.TypeANY {
-			return []dns.RR{cz.soa(t, zone)}, true
+			return named(asked, cz.soa(t, zone)), true
 		}
 		return nil, true
 	}
-	// The records carry the query name: the entry's own, or for a wildcard
-	// the name it is synthesized for (RFC 4592).
+	// The records carry the query name as asked: for a wildcard the name
+	// they are synthesized for (RFC 4592).
 	if a.Entry.Set.CNAME() != "" {
 		// An alias answers every type with its CNAME (RFC 1034 section
 		// 3.6.2); the resolver follows it.
-		return t.Records(a.Entry, dns.TypeCNAME, cz.view, qname), true
+		return t.Records(a.Entry, dns.TypeCNAME, cz.view, asked), true
 	}
 	if qtype == dns.TypeANY {
 		// RFC 8482: answer ANY with one RRset that exists rather than all of them.
 		for _, qt := range [...]uint16{dns.TypeA, dns.TypeAAAA, dns.TypeSRV, dns.TypeTXT} {
-			if rrs := t.Records(a.Entry, qt, cz.view, qname); len(rrs) > 0 {
+			if rrs := t.Records(a.Entry, qt, cz.view, asked); len(rrs) > 0 {
 				return rrs, true
 			}
 		}
 		return nil, true
 	}
-	return t.Records(a.Entry, qtype, cz.view, qname), true
+	return t.Records(a.Entry, qtype, cz.view, asked), true
+}
+
+// above reports whether name is a proper ancestor of child; both are
+// lower-case FQDNs. Unlike dns.IsSubDomain it does not allocate (it runs for
+// every NXDOMAIN and wildcard answer).
+func above(name, child string) bool {
+	return len(child) > len(name) && strings.HasSuffix(child, name) && child[len(child)-len(name)-1] == '.'
+}
+
+// named renames rrs, records made for this answer, to owner.
+func named(owner string, rrs ...dns.RR) []dns.RR {
+	for _, rr := range rrs {
+		rr.Header().Name = owner
+	}
+	return rrs
 }
 
 // soa returns the SOA record of zone with its current serial.
