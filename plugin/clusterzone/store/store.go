@@ -122,11 +122,15 @@ func (s *Store) Upsert(res *translate.Result) {
 	if res.Skipped != "" && (prev == nil || prev.Skipped != res.Skipped) {
 		s.obs.Skipped(res, res.Skipped)
 	}
-	for _, p := range res.Problems {
-		s.obs.Problem(res, p)
-	}
-	for _, p := range joinProblems {
-		s.obs.Problem(res, p)
+	s.reportApplied(res, ch, append(slices.Clip(res.Problems), joinProblems...))
+}
+
+// reportApplied reports the problems of applying res and the change it made.
+func (s *Store) reportApplied(res *translate.Result, ch table.Change, problems []translate.Problem) {
+	if s.obs != nil {
+		for _, p := range problems {
+			s.obs.Problem(res, p)
+		}
 	}
 	s.report(ch)
 }
@@ -183,16 +187,26 @@ func (s *Store) UpsertEndpoints(es *translate.EndpointSlice) {
 	var keys []string
 	if prev != nil && prev.Service != es.Service {
 		s.unindexSlice(prev)
-		keys = append(keys, prev.Service)
+		keys = s.joining(keys, prev.Service)
 	}
 	if es.Service != "" {
 		if s.bySvc[es.Service] == nil {
 			s.bySvc[es.Service] = map[string]struct{}{}
 		}
 		s.bySvc[es.Service][es.Key] = struct{}{}
-		keys = append(keys, es.Service)
+		keys = s.joining(keys, es.Service)
 	}
 	s.reapply(keys)
+}
+
+// joining appends key to keys when that Service takes addresses from its
+// EndpointSlices (headless, NodePort): the slices of every other Service
+// (most of a cluster's) change nothing it publishes. s.mu is held.
+func (s *Store) joining(keys []string, key string) []string {
+	if res := s.results[key]; res != nil && res.Backed != nil {
+		keys = append(keys, key)
+	}
+	return keys
 }
 
 // DeleteEndpoints removes the EndpointSlice with key "namespace/name".
@@ -205,7 +219,7 @@ func (s *Store) DeleteEndpoints(key string) {
 	}
 	delete(s.slices, key)
 	s.unindexSlice(prev)
-	s.reapply([]string{prev.Service})
+	s.reapply(s.joining(nil, prev.Service))
 }
 
 func (s *Store) unindexSlice(es *translate.EndpointSlice) {
@@ -268,12 +282,7 @@ func (s *Store) reapply(keys []string) {
 	}
 	s.mu.Unlock()
 	for _, a := range done {
-		if s.obs != nil {
-			for _, p := range a.problems {
-				s.obs.Problem(a.res, p)
-			}
-		}
-		s.report(a.ch)
+		s.reportApplied(a.res, a.ch, a.problems)
 	}
 }
 
@@ -345,11 +354,19 @@ func mergeEndpoints(joined, other []translate.Endpoint) []translate.Endpoint {
 	return out
 }
 
-// newProblems returns the problems of now that were not in was.
+// newProblems returns the problems of now that were not in was (a set: a
+// slice of thousands of bad endpoints must not cost its square).
 func newProblems(was, now []translate.Problem) []translate.Problem {
+	if len(was) == 0 {
+		return now
+	}
+	seen := make(map[translate.Problem]struct{}, len(was))
+	for _, p := range was {
+		seen[p] = struct{}{}
+	}
 	var out []translate.Problem
 	for _, p := range now {
-		if !slices.Contains(was, p) {
+		if _, ok := seen[p]; !ok {
 			out = append(out, p)
 		}
 	}
