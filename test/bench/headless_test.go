@@ -11,7 +11,6 @@ import (
 	"net"
 	"os"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -382,18 +381,18 @@ func BenchmarkHeadless(b *testing.B) {
 	var rows []propSummary
 	if *readinessChanges > 0 {
 		rows = append(rows,
-			readinessSummary(samples, "clusterzone", "unready", "unready"),
-			readinessSummary(samples, "clusterzone", "ready", "ready"),
-			readinessSummary(samples, "clusterzone", "all", "unready", "ready"),
-			readinessSummary(samples, "endpointslice", "all", "unready", "ready"),
-			readinessSummary(samples, "clusterzone", "from-slice", "from-slice"))
+			propagationSummary(samples, "clusterzone", "unready", "unready"),
+			propagationSummary(samples, "clusterzone", "ready", "ready"),
+			propagationSummary(samples, "clusterzone", "all", "unready", "ready"),
+			propagationSummary(samples, "endpointslice", "all", "unready", "ready"),
+			propagationSummary(samples, "clusterzone", "from-slice", "from-slice"))
 	}
 	if *ednsChanges > 0 {
 		rows = append(rows,
-			readinessSummary(samples, "externaldns", "unready", "unready"),
-			readinessSummary(samples, "externaldns", "ready", "ready"),
-			readinessSummary(samples, "externaldns", "all", "unready", "ready"),
-			readinessSummary(samples, "clusterzone", "edns-all", "edns-unready", "edns-ready"))
+			propagationSummary(samples, "externaldns", "unready", "unready"),
+			propagationSummary(samples, "externaldns", "ready", "ready"),
+			propagationSummary(samples, "externaldns", "all", "unready", "ready"),
+			propagationSummary(samples, "clusterzone", "edns-all", "edns-unready", "edns-ready"))
 	}
 	r.Readiness = rows
 
@@ -440,31 +439,6 @@ func BenchmarkHeadless(b *testing.B) {
 		b.Logf("  (endpointslice: write returned -> the EndpointSlice change seen on a watch of this process; from-slice: that -> clusterzone's answer)")
 	}
 	writeResults(b, "headless", r)
-}
-
-// readinessSummary is the distribution of the samples of contender whose
-// kind is one of kinds, labelled kind.
-func readinessSummary(samples []propSample, contender, kind string, kinds ...string) propSummary {
-	var lat, wr []time.Duration
-	polls := 0
-	for _, s := range samples {
-		if s.contender == contender && slices.Contains(kinds, s.kind) {
-			lat, wr = append(lat, s.lat), append(wr, s.write)
-			polls += s.polls
-		}
-	}
-	slices.Sort(lat)
-	slices.Sort(wr)
-	out := propSummary{Contender: contender, Kind: kind, N: len(lat),
-		P50: ms(percentile(lat, 50)), P90: ms(percentile(lat, 90)), P99: ms(percentile(lat, 99)), Max: ms(percentile(lat, 100)),
-		APIWriteP50: ms(percentile(wr, 50))}
-	if len(lat) > 0 && polls > 0 {
-		out.PollsPerUpdateMean = float64(polls) / float64(len(lat))
-	}
-	for _, d := range lat {
-		out.LatenciesMs = append(out.LatenciesMs, roundTo(ms(d), 4))
-	}
-	return out
 }
 
 // sliceWatch watches the benchmark's EndpointSlices, to tell when the

@@ -229,3 +229,28 @@ func percentile(sorted []time.Duration, q float64) time.Duration {
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func mb(bytes float64) float64 { return bytes / (1 << 20) }
+
+// propagationSummary is the distribution of the samples of contender whose
+// kind is one of kinds, labelled kind.
+func propagationSummary(samples []propSample, contender, kind string, kinds ...string) propSummary {
+	var lat, wr []time.Duration
+	polls := 0
+	for _, s := range samples {
+		if s.contender == contender && slices.Contains(kinds, s.kind) {
+			lat, wr = append(lat, s.lat), append(wr, s.write)
+			polls += s.polls
+		}
+	}
+	slices.Sort(lat)
+	slices.Sort(wr)
+	out := propSummary{Contender: contender, Kind: kind, N: len(lat),
+		P50: ms(percentile(lat, 50)), P90: ms(percentile(lat, 90)), P99: ms(percentile(lat, 99)), Max: ms(percentile(lat, 100)),
+		APIWriteP50: ms(percentile(wr, 50))}
+	if len(lat) > 0 && polls > 0 {
+		out.PollsPerUpdateMean = float64(polls) / float64(len(lat))
+	}
+	for _, d := range lat {
+		out.LatenciesMs = append(out.LatenciesMs, roundTo(ms(d), 4))
+	}
+	return out
+}

@@ -124,15 +124,3 @@ func (c *Cluster) StartControllerManager(t testing.TB) {
 		t.Fatalf("harness: kube-controller-manager not ready: %v\nkube-controller-manager log:\n%s", err, tailFile(c.ControllerManagerLog, 60))
 	}
 }
-
-// StopControllerManager stops kube-controller-manager (SIGTERM, then SIGKILL
-// after a grace period); EndpointSlices stop following Pods until
-// StartControllerManager runs it again (on a new port). It does nothing if it
-// is not running.
-func (c *Cluster) StopControllerManager(t testing.TB) {
-	t.Helper()
-	c.mu.Lock()
-	p := c.kcm
-	c.mu.Unlock()
-	p.stop(stopGrace)
-}

@@ -114,7 +114,8 @@ type Refs struct {
 	SRV []SRV
 }
 
-func (r *Refs) equal(o *Refs) bool {
+// Equal reports whether r and o hold the same records (both nil: equal).
+func (r *Refs) Equal(o *Refs) bool {
 	if r == nil || o == nil {
 		return r == o
 	}
@@ -144,7 +145,7 @@ type RecordSet struct {
 func (s RecordSet) equal(o RecordSet) bool {
 	return s.Name == o.Name && s.TTL == o.TTL && s.DualStack == o.DualStack && s.Kind == o.Kind &&
 		slices.Equal(s.External, o.External) && slices.Equal(s.Internal, o.Internal) &&
-		slices.Equal(s.Aliases, o.Aliases) && s.Refs.equal(o.Refs)
+		slices.Equal(s.Aliases, o.Aliases) && s.Refs.Equal(o.Refs)
 }
 
 // CNAME returns the name's canonical name, "" when it is not an alias.

@@ -203,14 +203,7 @@ func (r *Result) Equal(o *Result) bool {
 func (e Endpoint) equal(o Endpoint) bool {
 	return e.Name == o.Name && e.TTL == o.TTL && e.Kind == o.Kind && e.DualStack == o.DualStack &&
 		e.Everywhere == o.Everywhere && e.External.equal(o.External) && slices.Equal(e.Internal, o.Internal) &&
-		refsEqual(e.Refs, o.Refs)
-}
-
-func refsEqual(a, b *table.Refs) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return a.CNAME == b.CNAME && slices.Equal(a.SRV, b.SRV)
+		e.Refs.Equal(o.Refs)
 }
 
 func (a Addrs) equal(o Addrs) bool {

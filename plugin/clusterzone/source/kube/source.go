@@ -85,21 +85,8 @@ func New(cfg Config, client kubernetes.Interface, opts translate.Options, sink s
 		s.informers = append(s.informers, informer{kind: kind, ctrl: ctrl, cache: store})
 	}
 	for _, ns := range namespaces {
-		core := client.CoreV1()
-		add("Services", &cache.ListWatch{
-			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				o.LabelSelector = selector
-				out, err := core.Services(ns).List(ctx, o)
-				logRequestError("list", "Services", err)
-				return out, err
-			},
-			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-				o.LabelSelector = selector
-				out, err := core.Services(ns).Watch(ctx, o)
-				logRequestError("watch", "Services", err)
-				return out, err
-			},
-		}, &corev1.Service{}, Transformer(opts), func(o any) {
+		svcs := client.CoreV1().Services(ns)
+		add("Services", listWatch("Services", selector, svcs.List, svcs.Watch), &corev1.Service{}, Transformer(opts), func(o any) {
 			if t, ok := o.(*Translated); ok {
 				s.sink.Upsert(t.Result())
 			}
@@ -109,19 +96,8 @@ func New(cfg Config, client kubernetes.Interface, opts translate.Options, sink s
 		}
 		// Every EndpointSlice of the namespaces: a Service's labels are
 		// not always on its slices (those not made by the controller).
-		disc := client.DiscoveryV1()
-		add("EndpointSlices", &cache.ListWatch{
-			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				out, err := disc.EndpointSlices(ns).List(ctx, o)
-				logRequestError("list", "EndpointSlices", err)
-				return out, err
-			},
-			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-				out, err := disc.EndpointSlices(ns).Watch(ctx, o)
-				logRequestError("watch", "EndpointSlices", err)
-				return out, err
-			},
-		}, &discoveryv1.EndpointSlice{}, sliceTransform, func(o any) {
+		eps := client.DiscoveryV1().EndpointSlices(ns)
+		add("EndpointSlices", listWatch("EndpointSlices", "", eps.List, eps.Watch), &discoveryv1.EndpointSlice{}, sliceTransform, func(o any) {
 			if e, ok := o.(*Endpoints); ok {
 				s.sink.UpsertEndpoints(e.Slice())
 			}
@@ -129,24 +105,35 @@ func New(cfg Config, client kubernetes.Interface, opts translate.Options, sink s
 	}
 	if cfg.Nodes {
 		nodes := client.CoreV1().Nodes()
-		add("Nodes", &cache.ListWatch{
-			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				out, err := nodes.List(ctx, o)
-				logRequestError("list", "Nodes", err)
-				return out, err
-			},
-			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-				out, err := nodes.Watch(ctx, o)
-				logRequestError("watch", "Nodes", err)
-				return out, err
-			},
-		}, &corev1.Node{}, nodeTransform, func(o any) {
+		add("Nodes", listWatch("Nodes", "", nodes.List, nodes.Watch), &corev1.Node{}, nodeTransform, func(o any) {
 			if n, ok := o.(*NodeAddrs); ok {
 				s.sink.UpsertNode(n.Node())
 			}
 		}, s.sink.DeleteNode)
 	}
 	return s
+}
+
+// listWatch lists and watches objects of kind with list and watch, with the
+// label selector when not empty, logging a failed request (the reflector
+// retries it with backoff, and the Sink keeps its state meanwhile).
+func listWatch[L runtime.Object](kind, selector string,
+	list func(context.Context, metav1.ListOptions) (L, error),
+	watchf func(context.Context, metav1.ListOptions) (watch.Interface, error)) *cache.ListWatch {
+	return &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.LabelSelector = selector
+			out, err := list(ctx, o)
+			logRequestError("list", kind, err)
+			return out, err
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.LabelSelector = selector
+			out, err := watchf(ctx, o)
+			logRequestError("watch", kind, err)
+			return out, err
+		},
+	}
 }
 
 // deliver calls f, which calls the Sink, serialized with every other call.

@@ -292,46 +292,33 @@ func parseObject(doc []byte, out *Objects) error {
 	if err := yaml.Unmarshal(doc, &head); err != nil {
 		return err
 	}
+	var err error
 	switch head.Kind {
 	case "Service":
-		svc := &corev1.Service{}
-		if err := yaml.UnmarshalStrict(doc, svc); err != nil {
-			return err
-		}
-		if err := named(&svc.ObjectMeta, "Service", true); err != nil {
-			return err
-		}
-		out.Services = append(out.Services, svc)
+		out.Services, err = decode(doc, head.Kind, true, out.Services)
 	case "EndpointSlice":
-		es := &discoveryv1.EndpointSlice{}
-		if err := yaml.UnmarshalStrict(doc, es); err != nil {
-			return err
-		}
-		if err := named(&es.ObjectMeta, "EndpointSlice", true); err != nil {
-			return err
-		}
-		out.EndpointSlices = append(out.EndpointSlices, es)
+		out.EndpointSlices, err = decode(doc, head.Kind, true, out.EndpointSlices)
 	case "Node":
-		n := &corev1.Node{}
-		if err := yaml.UnmarshalStrict(doc, n); err != nil {
-			return err
-		}
-		if err := named(&n.ObjectMeta, "Node", false); err != nil {
-			return err
-		}
-		out.Nodes = append(out.Nodes, n)
+		out.Nodes, err = decode(doc, head.Kind, false, out.Nodes)
 	}
-	return nil
+	return err
 }
 
-// named checks that an object has a name and puts a namespaced one without
-// a namespace into "default".
-func named(m *metav1.ObjectMeta, kind string, namespaced bool) error {
-	if m.Name == "" {
-		return fmt.Errorf("%s without metadata.name", kind)
+// decode parses doc strictly as a *T of kind and appends it to list; a
+// namespaced object without a namespace is in "default".
+func decode[T any, PT interface {
+	*T
+	metav1.Object
+}](doc []byte, kind string, namespaced bool, list []PT) ([]PT, error) {
+	obj := PT(new(T))
+	if err := yaml.UnmarshalStrict(doc, obj); err != nil {
+		return list, err
 	}
-	if namespaced && m.Namespace == "" {
-		m.Namespace = "default"
+	if obj.GetName() == "" {
+		return list, fmt.Errorf("%s without metadata.name", kind)
 	}
-	return nil
+	if namespaced && obj.GetNamespace() == "" {
+		obj.SetNamespace("default")
+	}
+	return append(list, obj), nil
 }
