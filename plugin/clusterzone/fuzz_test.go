@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/externaldns"
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/table"
 
 	"github.com/coredns/caddy"
@@ -224,7 +225,7 @@ func FuzzParseCorefile(f *testing.F) {
 		}
 		// The ownership TXT of the longest Service key (63 + "/" + 63)
 		// fits one character-string.
-		if txt := table.OwnershipTXT(cfg.ownerID, strings.Repeat("n", 63)+"/"+strings.Repeat("s", 63)); cfg.ownerID == "" || len(txt) > 255 ||
+		if txt := externaldns.OwnershipTXT(cfg.ownerID, strings.Repeat("n", 63)+"/"+strings.Repeat("s", 63)); cfg.ownerID == "" || len(txt) > 255 ||
 			strings.ContainsAny(cfg.ownerID, ",\"=\\ ") || strings.IndexFunc(cfg.ownerID, func(r rune) bool { return r < 0x21 || r > 0x7e }) >= 0 {
 			t.Fatalf("%q: owner id %q", input, cfg.ownerID)
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/externaldns"
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/route53"
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/source/kube"
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/table"
@@ -372,7 +373,7 @@ func checkZone(host, z string) error {
 }
 
 // checkOwnerID checks an owner id for the ownership TXT records: 1 to
-// table.MaxOwnerIDLen characters, printable ASCII but for ',' and '=', which
+// externaldns.MaxOwnerIDLen characters, printable ASCII but for ',' and '=', which
 // separate the labels of ExternalDNS's format (key=value,key=value), and '"'
 // and '\\', which TXT presentation (and Route 53) escape. Letters, digits and
 // "-_./:" (cluster names, ARN-like ids) are all accepted. ExternalDNS itself
@@ -393,8 +394,8 @@ func checkOwnerID(id string) error {
 			return fmt.Errorf("holds %q, which TXT records escape", r)
 		}
 	}
-	if len(id) > table.MaxOwnerIDLen {
-		return fmt.Errorf("is %d characters long, more than %d: the ownership TXT record of a Service with a 63-character namespace and name would exceed 255 octets", len(id), table.MaxOwnerIDLen)
+	if len(id) > externaldns.MaxOwnerIDLen {
+		return fmt.Errorf("is %d characters long, more than %d: the ownership TXT record of a Service with a 63-character namespace and name would exceed 255 octets", len(id), externaldns.MaxOwnerIDLen)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/externaldns"
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/table"
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/translate"
 
@@ -105,8 +106,8 @@ func TestParse(t *testing.T) {
 			}
 		}},
 		{"clusterzone {\n owner-id arn:aws:eks:eu-west-1:123456789012:cluster/prod-eu-west1\n}", func(t *testing.T, cz *Clusterzone, cfg sharedConfig) {
-			if len(cfg.ownerID) != table.MaxOwnerIDLen || cfg.ownerID != "arn:aws:eks:eu-west-1:123456789012:cluster/prod-eu-west1" {
-				t.Errorf("owner %q (%d characters), want the longest allowed (%d)", cfg.ownerID, len(cfg.ownerID), table.MaxOwnerIDLen)
+			if len(cfg.ownerID) != externaldns.MaxOwnerIDLen || cfg.ownerID != "arn:aws:eks:eu-west-1:123456789012:cluster/prod-eu-west1" {
+				t.Errorf("owner %q (%d characters), want the longest allowed (%d)", cfg.ownerID, len(cfg.ownerID), externaldns.MaxOwnerIDLen)
 			}
 		}},
 	}
@@ -252,14 +253,14 @@ func TestParseOwnerID(t *testing.T) {
 	if len(key) != 63+1+63 {
 		t.Fatalf("namespace/name of %d characters, want the longest, 127", len(key))
 	}
-	if table.MaxOwnerIDLen != 56 {
-		t.Errorf("MaxOwnerIDLen %d, want 255 - 41 - 31 - 127 = 56", table.MaxOwnerIDLen)
+	if externaldns.MaxOwnerIDLen != 56 {
+		t.Errorf("MaxOwnerIDLen %d, want 255 - 41 - 31 - 127 = 56", externaldns.MaxOwnerIDLen)
 	}
-	longest := strings.Repeat("o", table.MaxOwnerIDLen)
+	longest := strings.Repeat("o", externaldns.MaxOwnerIDLen)
 	if checkOwnerID(longest) != nil || checkOwnerID(longest+"o") == nil {
-		t.Errorf("owner ids of %d and %d characters: %v, %v", table.MaxOwnerIDLen, table.MaxOwnerIDLen+1, checkOwnerID(longest), checkOwnerID(longest+"o"))
+		t.Errorf("owner ids of %d and %d characters: %v, %v", externaldns.MaxOwnerIDLen, externaldns.MaxOwnerIDLen+1, checkOwnerID(longest), checkOwnerID(longest+"o"))
 	}
-	v := table.OwnershipTXT(longest, key)
+	v := externaldns.OwnershipTXT(longest, key)
 	if len(v) != 255 {
 		t.Fatalf("ownership TXT of %d octets with the longest owner id and namespace/name, want 255: %s", len(v), v)
 	}
@@ -267,7 +268,7 @@ func TestParseOwnerID(t *testing.T) {
 	if _, err := (&dns.Msg{Answer: []dns.RR{txt}}).Pack(); err != nil {
 		t.Errorf("ownership TXT of 255 octets does not pack: %v", err)
 	}
-	txt.Txt = []string{table.OwnershipTXT(longest+"o", key)}
+	txt.Txt = []string{externaldns.OwnershipTXT(longest+"o", key)}
 	if _, err := (&dns.Msg{Answer: []dns.RR{txt}}).Pack(); err == nil {
 		t.Errorf("ownership TXT of 256 octets packs: the limit is not where it should be")
 	}
@@ -283,7 +284,7 @@ func TestParseOwnerID(t *testing.T) {
 			continue
 		}
 		labels := map[string]string{}
-		for _, tok := range strings.Split(table.OwnershipTXT(id, "ns/name"), ",") {
+		for _, tok := range strings.Split(externaldns.OwnershipTXT(id, "ns/name"), ",") {
 			if kv := strings.Split(tok, "="); len(kv) == 2 {
 				labels[kv[0]] = kv[1]
 			}

@@ -324,11 +324,12 @@ func (s *Store) apply(key string, res *translate.Result) (table.Change, []transl
 	sets := make([]table.RecordSet, 0, len(endpoints))
 	for _, ep := range endpoints {
 		rs := table.RecordSet{
-			Name: ep.Name, TTL: ep.TTL, DualStack: ep.DualStack, Kind: ep.Kind,
-			External: s.resolve(ep.External),
-			Internal: ep.Internal,
-			Aliases:  ep.External.Hostnames,
-			Refs:     ep.Refs,
+			Name: ep.Name, TTL: ep.TTL, TTLSet: ep.TTLSet, DualStack: ep.DualStack, Kind: ep.Kind,
+			ClusterIPOnly: ep.ClusterIPOnly,
+			External:      s.resolve(ep.External),
+			Internal:      ep.Internal,
+			Aliases:       ep.External.Hostnames,
+			Refs:          ep.Refs,
 		}
 		if ep.Everywhere {
 			rs.Internal = rs.External

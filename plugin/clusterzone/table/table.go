@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/externaldns"
+
 	"github.com/miekg/dns"
 )
 
@@ -127,8 +129,18 @@ type RecordSet struct {
 	// Name is the lower-case FQDN, possibly a wildcard ("*.apps.example.org.").
 	Name string
 	TTL  uint32
+	// TTLSet is set when TTL comes from the Service's ttl annotation rather
+	// than the plugin's default: without it, the Route 53 mirror writes its
+	// own default, as ExternalDNS does.
+	TTLSet bool
 	// DualStack is set when the Service asks for a dual-stack load balancer.
 	DualStack bool
+	// ClusterIPOnly is set when External holds the ClusterIPs of a
+	// ClusterIP Service without external IPs, named by its hostname
+	// annotation: served as its external addresses, but ExternalDNS
+	// publishes them only with --publish-internal-services, and the Route 53
+	// mirror keeps them out of public hosted zones unless asked.
+	ClusterIPOnly bool
 	// Kind is where the addresses come from.
 	Kind     Kind
 	External []netip.Addr
@@ -143,7 +155,8 @@ type RecordSet struct {
 
 // equal reports whether two record sets publish the same thing.
 func (s RecordSet) equal(o RecordSet) bool {
-	return s.Name == o.Name && s.TTL == o.TTL && s.DualStack == o.DualStack && s.Kind == o.Kind &&
+	return s.Name == o.Name && s.TTL == o.TTL && s.TTLSet == o.TTLSet && s.DualStack == o.DualStack &&
+		s.ClusterIPOnly == o.ClusterIPOnly && s.Kind == o.Kind &&
 		slices.Equal(s.External, o.External) && slices.Equal(s.Internal, o.Internal) &&
 		slices.Equal(s.Aliases, o.Aliases) && s.Refs.Equal(o.Refs)
 }
@@ -291,7 +304,7 @@ func (t *Table) Records(e *Entry, qtype uint16, v View, name string) []dns.RR {
 			return nil
 		}
 		r := &txtRecord{}
-		r.txt[0] = OwnershipTXT(t.ownerID, e.Owner.Key)
+		r.txt[0] = externaldns.OwnershipTXT(t.ownerID, e.Owner.Key)
 		r.rr = dns.TXT{Hdr: hdr, Txt: r.txt[:]}
 		return []dns.RR{&r.rr}
 	}
@@ -306,23 +319,6 @@ func (t *Table) All(e *Entry, v View) []dns.RR {
 		out = append(out, t.Records(e, qt, v, e.Set.Name)...)
 	}
 	return out
-}
-
-// The ownership TXT record value of a Service (ExternalDNS's format) is
-// ownershipPrefix + owner id + ownershipResource + namespace/name.
-const (
-	ownershipPrefix   = "heritage=external-dns,external-dns/owner="
-	ownershipResource = ",external-dns/resource=service/"
-	// MaxOwnerIDLen is the longest owner id whose ownership TXT value fits
-	// one TXT character-string (255 octets) for every Service, whose
-	// namespace and name are at most 63 characters each:
-	// 255 - 41 - 31 - (63 + 1 + 63) = 56.
-	MaxOwnerIDLen = 255 - len(ownershipPrefix) - len(ownershipResource) - (63 + 1 + 63)
-)
-
-// OwnershipTXT is the ExternalDNS ownership record value for a Service.
-func OwnershipTXT(ownerID, key string) string {
-	return ownershipPrefix + ownerID + ownershipResource + key
 }
 
 // node is one name in the tree of names: claimed by Services, or an empty

@@ -23,6 +23,8 @@ type Backed struct {
 	// Services, internal-hostname).
 	Names []string
 	TTL   uint32
+	// TTLSet is set when TTL comes from the ttl annotation.
+	TTLSet bool
 	// Service is the Service's name (NodePort SRV record names).
 	Service string
 	// HostAddrs (endpoints-type HostIP, or Options.PublishHostIP) and
@@ -455,7 +457,7 @@ func (j *joiner) endpoints() []Endpoint {
 	out := make([]Endpoint, 0, len(names))
 	for _, n := range names {
 		e := j.byName[n]
-		ep := Endpoint{Name: n, TTL: j.b.TTL, Kind: j.b.Kind, DualStack: j.b.DualStack}
+		ep := Endpoint{Name: n, TTL: j.b.TTL, TTLSet: j.b.TTLSet, Kind: j.b.Kind, DualStack: j.b.DualStack}
 		ep.External.IPs = j.capped(n, dedupIPs(e.ext))
 		switch {
 		case len(e.srv) > 0:

@@ -140,8 +140,14 @@ type Endpoint struct {
 	// Name is the lower-case FQDN; it may start with "*." (a wildcard).
 	Name string
 	TTL  uint32
+	// TTLSet is set when TTL comes from the ttl annotation.
+	TTLSet bool
 	// Kind is where the addresses come from.
 	Kind table.Kind
+	// ClusterIPOnly is set when External holds the ClusterIPs of a
+	// ClusterIP Service that has no external address (see
+	// table.RecordSet.ClusterIPOnly).
+	ClusterIPOnly bool
 	// DualStack is set when the Service asks its load balancer for both
 	// address families (the AWS ip-address-type annotation).
 	DualStack bool
@@ -252,13 +258,13 @@ func Service(svc *corev1.Service, opts Options) Result {
 		return r
 	}
 
-	ttl := opts.DefaultTTL
+	ttl, ttlSet := opts.DefaultTTL, false
 	if v, ok := ann.get(AnnotationTTL); ok {
 		t, err := ParseTTL(v)
 		if err != nil {
 			r.Problems = append(r.Problems, Problem{ReasonTTL, fmt.Sprintf("ttl %q: %v; using %d", v, err, ttl)})
 		} else {
-			ttl = t
+			ttl, ttlSet = t, true
 		}
 	}
 
@@ -285,7 +291,7 @@ func Service(svc *corev1.Service, opts Options) Result {
 
 	internal := dedupIPs(clusterIPs(svc))
 	dual := strings.EqualFold(svc.Annotations[AnnotationAWSIPAddressType], "dualstack")
-	base := Endpoint{TTL: ttl, DualStack: dual, Internal: slices.Clip(internal)}
+	base := Endpoint{TTL: ttl, TTLSet: ttlSet, DualStack: dual, Internal: slices.Clip(internal)}
 	targets, hasTarget := ann.get(AnnotationTarget)
 	headless := svc.Spec.ClusterIP == corev1.ClusterIPNone && (svc.Spec.Type == corev1.ServiceTypeClusterIP || svc.Spec.Type == "")
 	switch {
@@ -300,9 +306,15 @@ func Service(svc *corev1.Service, opts Options) Result {
 	case headless:
 		r.Backed = backedHeadless(svc, ann, append(names, inNames...), ttl, opts)
 		names, inNames = nil, nil
+		if r.Backed != nil {
+			r.Backed.TTLSet = ttlSet
+		}
 	case svc.Spec.Type == corev1.ServiceTypeNodePort:
 		r.Backed = backedNodePort(svc, ann, append(names, inNames...), ttl, dual, internal, opts)
 		names, inNames = nil, nil
+		if r.Backed != nil {
+			r.Backed.TTLSet = ttlSet
+		}
 	case svc.Spec.Type == corev1.ServiceTypeExternalName:
 		base.Kind = table.KindExternalName
 		base.Everywhere = true
@@ -317,6 +329,7 @@ func Service(svc *corev1.Service, opts Options) Result {
 		if len(base.External.IPs) == 0 {
 			// A ClusterIP Service has no other address: its names carry the ClusterIPs.
 			base.External.IPs = internal
+			base.ClusterIPOnly = true
 		}
 	}
 	base.External.IPs = slices.Clip(dedupIPs(base.External.IPs))
@@ -329,6 +342,8 @@ func Service(svc *corev1.Service, opts Options) Result {
 			e := &r.Endpoints[i]
 			e.External.IPs = dedupIPs(append(e.External.IPs, ep.External.IPs...))
 			e.External.Hostnames = dedupStrings(append(e.External.Hostnames, ep.External.Hostnames...))
+			// Named by internal-hostname too: published as ExternalDNS does.
+			e.ClusterIPOnly = e.ClusterIPOnly && ep.ClusterIPOnly
 			return
 		}
 		seen[name] = len(r.Endpoints)
@@ -343,7 +358,7 @@ func Service(svc *corev1.Service, opts Options) Result {
 	for _, n := range inNames {
 		// internal-hostname names publish the ClusterIPs in every view.
 		ep := base
-		ep.Kind, ep.Everywhere, ep.Refs = table.KindClusterIP, false, nil
+		ep.Kind, ep.Everywhere, ep.Refs, ep.ClusterIPOnly = table.KindClusterIP, false, nil, false
 		ep.External = Addrs{IPs: ep.Internal}
 		add(n, ep)
 	}

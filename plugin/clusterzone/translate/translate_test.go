@@ -72,7 +72,7 @@ func TestService(t *testing.T) {
 		{
 			name: "GA prefix wins over alpha when both are set (ExternalDNS v0.22's default)",
 			svc:  lb("shop", map[string]string{PrefixAlpha + "hostname": "alpha.example.org", PrefixGA + "hostname": "ga.example.org", PrefixAlpha + "ttl": "30", PrefixGA + "ttl": "90"}),
-			want: []Endpoint{{Name: "ga.example.org.", TTL: 90, Kind: lbKind, External: ext, Internal: internal}},
+			want: []Endpoint{{Name: "ga.example.org.", TTL: 90, TTLSet: true, Kind: lbKind, External: ext, Internal: internal}},
 		},
 		{
 			name: "internal-hostname publishes both ClusterIPs in every view",
@@ -82,12 +82,12 @@ func TestService(t *testing.T) {
 		{
 			name: "ttl in seconds",
 			svc:  lb("shop", map[string]string{PrefixAlpha + "hostname": "web.example.org", PrefixAlpha + "ttl": "300"}),
-			want: []Endpoint{{Name: "web.example.org.", TTL: 300, Kind: lbKind, External: ext, Internal: internal}},
+			want: []Endpoint{{Name: "web.example.org.", TTL: 300, TTLSet: true, Kind: lbKind, External: ext, Internal: internal}},
 		},
 		{
 			name: "ttl as a Go duration",
 			svc:  lb("shop", map[string]string{PrefixAlpha + "hostname": "web.example.org", PrefixAlpha + "ttl": "2m"}),
-			want: []Endpoint{{Name: "web.example.org.", TTL: 120, Kind: lbKind, External: ext, Internal: internal}},
+			want: []Endpoint{{Name: "web.example.org.", TTL: 120, TTLSet: true, Kind: lbKind, External: ext, Internal: internal}},
 		},
 		{
 			name:     "bad ttl keeps the name with the default TTL",
@@ -374,5 +374,49 @@ func TestGatewayHostname(t *testing.T) {
 	}
 	if r := Service(svc, opts); len(r.Endpoints) != 0 {
 		t.Errorf("without the option the annotation is read: %+v", r.Endpoints)
+	}
+}
+
+// TestMirrorFlags checks what the Route 53 mirror needs to know beyond the
+// addresses: whether the ttl came from the annotation, and whether a name's
+// external addresses are a ClusterIP Service's ClusterIPs.
+func TestMirrorFlags(t *testing.T) {
+	clusterIP := func(ann map[string]string, extIPs ...string) *corev1.Service {
+		return &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "n", Annotations: ann},
+			Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, ClusterIP: "10.96.0.10", ClusterIPs: []string{"10.96.0.10", "fd00:10:96::a"}, ExternalIPs: extIPs},
+		}
+	}
+	type flags struct {
+		ttl             uint32
+		ttlSet, cipOnly bool
+	}
+	for _, tc := range []struct {
+		name string
+		svc  *corev1.Service
+		want map[string]flags
+	}{
+		{"no ttl annotation: the default, not set", lb("n", map[string]string{PrefixGA + "hostname": "a.example.org"}),
+			map[string]flags{"a.example.org.": {60, false, false}}},
+		{"ttl annotation: set", lb("n", map[string]string{PrefixGA + "hostname": "a.example.org", PrefixGA + "ttl": "120"}),
+			map[string]flags{"a.example.org.": {120, true, false}}},
+		{"invalid ttl annotation: the default, not set", lb("n", map[string]string{PrefixGA + "hostname": "a.example.org", PrefixGA + "ttl": "soon"}),
+			map[string]flags{"a.example.org.": {60, false, false}}},
+		{"hostname on a ClusterIP Service: its ClusterIPs, marked", clusterIP(map[string]string{PrefixGA + "hostname": "a.example.org"}),
+			map[string]flags{"a.example.org.": {60, false, true}}},
+		{"hostname on a ClusterIP Service with external IPs: not marked", clusterIP(map[string]string{PrefixGA + "hostname": "a.example.org"}, "192.0.2.1"),
+			map[string]flags{"a.example.org.": {60, false, false}}},
+		{"internal-hostname: published as ExternalDNS does, not marked", clusterIP(map[string]string{PrefixGA + "internal-hostname": "i.example.org", PrefixGA + "hostname": "a.example.org"}),
+			map[string]flags{"a.example.org.": {60, false, true}, "i.example.org.": {60, false, false}}},
+		{"one name as hostname and internal-hostname: not marked", clusterIP(map[string]string{PrefixGA + "internal-hostname": "a.example.org", PrefixGA + "hostname": "a.example.org"}),
+			map[string]flags{"a.example.org.": {60, false, false}}},
+	} {
+		got := map[string]flags{}
+		for _, ep := range Service(tc.svc, opts).Endpoints {
+			got[ep.Name] = flags{ep.TTL, ep.TTLSet, ep.ClusterIPOnly}
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: got %+v, want %+v", tc.name, got, tc.want)
+		}
 	}
 }
