@@ -295,9 +295,9 @@ func parse(c *caddy.Controller) (*Clusterzone, sharedConfig, error) {
 	cfg.kube.Nodes = len(types) == 0 || slices.Contains(types, "NodePort")
 	if cfg.route53 != nil {
 		cfg.route53.OwnerID = cfg.ownerID
-		for z := range cfg.route53.Zones {
-			if plugin.Zones(cz.Zones).Matches(z) == "" {
-				return nil, cfg, c.Errf("route53 zone %s is not one of this block's zones %v", z, cz.Zones)
+		for _, z := range cfg.route53.Zones {
+			if plugin.Zones(cz.Zones).Matches(z.Name) == "" {
+				return nil, cfg, c.Errf("route53 zone %s is not one of this block's zones %v", z.Name, cz.Zones)
 			}
 		}
 	}

@@ -183,7 +183,10 @@ func (s *shared) startMirror(ctx context.Context, t *table.Table, client kuberne
 	if err != nil {
 		return fmt.Errorf("route53: %v", err)
 	}
-	m := route53.New(cfg, mirrorSource{t}, r53)
+	if cfg.Zones, err = route53.DiscoverZones(ctx, r53, cfg.Zones); err != nil {
+		return fmt.Errorf("route53: %v", err)
+	}
+	m := route53.New(cfg, t, r53)
 	t.Subscribe(func(ch table.Change) { m.Changed(ch.Names) })
 	s.mirror = m
 	if client == nil {

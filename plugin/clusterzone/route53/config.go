@@ -1,13 +1,17 @@
 package route53
 
 import (
+	"fmt"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/externaldns"
+
 	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/plugin/pkg/durations"
 	"github.com/miekg/dns"
 )
 
@@ -39,6 +43,11 @@ const (
 	// DefaultRateLimit is the most Route 53 API requests per second the
 	// mirror sends (Route 53 allows five per second per account).
 	DefaultRateLimit = 5.0
+	// DefaultTTL is the TTL of the records the mirror writes for Services
+	// without a ttl annotation: ExternalDNS's default on AWS, so that taking
+	// over a zone it filled changes no TTL. The served zone keeps its own
+	// default.
+	DefaultTTL = 300
 	// DefaultRegion is used when neither the Corefile nor the AWS
 	// configuration sets one; Route 53 is a global service and the region
 	// only selects the partition.
@@ -48,26 +57,46 @@ const (
 	serviceAccountNSFile  = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 )
 
+// Hosted zone types, as ExternalDNS's --aws-zone-type names them.
+const (
+	// ZonePublic is a public hosted zone: external addresses only.
+	ZonePublic = "public"
+	// ZonePrivate is a private hosted zone (associated with VPCs): it may
+	// hold internal addresses (ClusterIPs).
+	ZonePrivate = "private"
+)
+
+// Zone is one hosted zone the mirror writes.
+type Zone struct {
+	// Name is the zone's FQDN, lower-case.
+	Name string
+	// ID is the hosted zone id; empty: found by Name (and Type) at start.
+	ID string
+	// Type is ZonePublic, ZonePrivate or empty (either; learned at start).
+	Type string
+}
+
 // Config configures the Route 53 mirror.
 type Config struct {
-	Zones    map[string]string // zone FQDN (lower-case, trailing dot) -> hosted zone id
-	Region   string            // AWS region; empty: from the AWS configuration, else us-east-1
-	Endpoint string            // optional endpoint URL override (VPC endpoints, tests against moto)
-	Policy   string            // "sync" | "upsert-only" | "create-only"; default upsert-only
-	DryRun   bool              // compute and log the plan, change nothing
-	Interval time.Duration     // full reconcile period
-	Debounce time.Duration     // event-driven sync delay
+	Zones    []Zone
+	Region   string        // AWS region; empty: from the AWS configuration, else us-east-1
+	Endpoint string        // optional endpoint URL override (VPC endpoints, tests against moto)
+	Policy   string        // "sync" | "upsert-only" | "create-only"; default upsert-only
+	DryRun   bool          // compute and log the plan, change nothing
+	Interval time.Duration // full reconcile period
+	Debounce time.Duration // event-driven sync delay
 
 	LeaseNamespace, LeaseName string // leader-election Lease
 
 	OwnerID string // set by the plugin, shared with the TXT records it serves
 
-	BatchSize            int     // most changes per ChangeResourceRecordSets call, 1..1000
-	RateLimit            float64 // most API requests per second
-	TXTPrefix            string  // ExternalDNS --txt-prefix
-	TXTSuffix            string  // ExternalDNS --txt-suffix
-	TXTWildcard          string  // ExternalDNS --txt-wildcard-replacement
-	EvaluateTargetHealth bool    // EvaluateTargetHealth of ALIAS records (ExternalDNS default: true)
+	TTL             int64 // TTL of records without a ttl annotation (DefaultTTL)
+	PublishInternal bool  // write ClusterIP Services' ClusterIPs to public hosted zones (ExternalDNS --publish-internal-services)
+
+	BatchSize            int                // most changes per ChangeResourceRecordSets call, 1..1000
+	RateLimit            float64            // most API requests per second
+	Naming               externaldns.Naming // ExternalDNS --txt-prefix, --txt-suffix, --txt-wildcard-replacement
+	EvaluateTargetHealth bool               // EvaluateTargetHealth of ALIAS records (ExternalDNS default: true)
 
 	Profile         string // shared config profile; empty: AWS_PROFILE or default
 	CredentialsFile string // shared credentials file; empty: the SDK's default
@@ -78,7 +107,6 @@ type Config struct {
 // DefaultConfig returns a Config with every default set and no zones.
 func DefaultConfig() Config {
 	return Config{
-		Zones:                map[string]string{},
 		Policy:               DefaultPolicy,
 		Interval:             DefaultInterval,
 		Debounce:             DefaultDebounce,
@@ -87,6 +115,7 @@ func DefaultConfig() Config {
 		BatchSize:            DefaultBatchSize,
 		RateLimit:            DefaultRateLimit,
 		EvaluateTargetHealth: true,
+		TTL:                  DefaultTTL,
 	}
 }
 
@@ -108,7 +137,7 @@ func podNamespace() string {
 // positioned on the "route53" token:
 //
 //	route53 {
-//	    zone ZONE HOSTED_ZONE_ID
+//	    zone ZONE [HOSTED_ZONE_ID|public|private]
 //	    region REGION
 //	    endpoint URL
 //	    policy sync|upsert-only|create-only
@@ -122,6 +151,8 @@ func podNamespace() string {
 //	    txt-suffix SUFFIX
 //	    txt-wildcard-replacement STRING
 //	    evaluate-target-health true|false
+//	    ttl SECONDS
+//	    publish-internal-services
 //	    credentials PROFILE [FILENAME]
 //	    assume-role ROLE_ARN [EXTERNAL_ID]
 //	}
@@ -138,21 +169,33 @@ func ParseConfig(c *caddy.Controller) (Config, error) {
 		args := c.RemainingArgs()
 		switch opt {
 		case "zone":
-			if len(args) != 2 {
-				return cfg, c.Errf("zone needs a zone name and a hosted zone id: zone ZONE HOSTED_ZONE_ID")
+			if len(args) < 1 || len(args) > 2 {
+				return cfg, c.Errf("zone needs a zone name and optionally a hosted zone id or type: zone ZONE [HOSTED_ZONE_ID|public|private]")
 			}
-			zone := strings.ToLower(dns.Fqdn(args[0]))
-			if _, ok := dns.IsDomainName(zone); !ok || zone == "." {
-				return cfg, c.Errf("zone %q is not a valid domain name", args[0])
+			z, err := parseZone(args)
+			if err != nil {
+				return cfg, c.Errf("%v", err)
 			}
-			id := strings.TrimPrefix(args[1], "/hostedzone/")
-			if !validZoneID(id) {
-				return cfg, c.Errf("hosted zone id %q is not valid (expected something like Z0123456789ABCDEFGHIJ)", args[1])
+			for _, o := range cfg.Zones {
+				if o.Name == z.Name && (o.Type == "" || z.Type == "" || o.Type == z.Type) || o.ID != "" && o.ID == z.ID {
+					return cfg, c.Errf("zone %s is given twice (a public and a private hosted zone of one name are given as zone %s public and zone %s private)", z.Name, z.Name, z.Name)
+				}
 			}
-			if _, dup := cfg.Zones[zone]; dup {
-				return cfg, c.Errf("zone %s is given twice", zone)
+			cfg.Zones = append(cfg.Zones, z)
+		case "ttl":
+			if len(args) != 1 {
+				return cfg, c.ArgErr()
 			}
-			cfg.Zones[zone] = id
+			n, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil || n < 1 || n > 2147483647 {
+				return cfg, c.Errf("ttl must be a number of seconds from 1 to 2147483647, got %q", args[0])
+			}
+			cfg.TTL = n
+		case "publish-internal-services":
+			if len(args) != 0 {
+				return cfg, c.ArgErr()
+			}
+			cfg.PublishInternal = true
 		case "region":
 			if len(args) != 1 {
 				return cfg, c.ArgErr()
@@ -186,7 +229,7 @@ func ParseConfig(c *caddy.Controller) (Config, error) {
 			if len(args) != 1 {
 				return cfg, c.ArgErr()
 			}
-			d, err := parseDuration(args[0])
+			d, err := durations.NewDurationFromArg(args[0])
 			if err != nil {
 				return cfg, c.Errf("%s: %v", opt, err)
 			}
@@ -238,17 +281,14 @@ func ParseConfig(c *caddy.Controller) (Config, error) {
 			v := strings.ToLower(args[0])
 			switch opt {
 			case "txt-prefix":
-				cfg.TXTPrefix = v
+				cfg.Naming.Prefix = v
 			case "txt-suffix":
-				cfg.TXTSuffix = v
+				cfg.Naming.Suffix = v
 			default:
-				if strings.ContainsAny(v, ".*") {
-					return cfg, c.Errf("txt-wildcard-replacement %q must be a single label without '*'", args[0])
-				}
-				cfg.TXTWildcard = v
+				cfg.Naming.WildcardReplacement = v
 			}
-			if cfg.TXTPrefix != "" && cfg.TXTSuffix != "" {
-				return cfg, c.Errf("txt-prefix and txt-suffix are mutually exclusive")
+			if err := cfg.Naming.Validate(); err != nil {
+				return cfg, c.Errf("%s: %v", opt, err)
 			}
 		case "evaluate-target-health":
 			if len(args) != 1 {
@@ -283,20 +323,30 @@ func ParseConfig(c *caddy.Controller) (Config, error) {
 		}
 	}
 	if len(cfg.Zones) == 0 {
-		return cfg, c.Errf("route53 needs at least one zone: zone ZONE HOSTED_ZONE_ID")
-	}
-	if err := validAffix(cfg); err != nil {
-		return cfg, c.Errf("%v", err)
+		return cfg, c.Errf("route53 needs at least one zone: zone ZONE [HOSTED_ZONE_ID|public|private]")
 	}
 	return cfg, nil
 }
 
-// parseDuration accepts a Go duration or a number of seconds.
-func parseDuration(s string) (time.Duration, error) {
-	if n, err := strconv.Atoi(s); err == nil {
-		return time.Duration(n) * time.Second, nil
+// parseZone reads the arguments of a zone line.
+func parseZone(args []string) (Zone, error) {
+	z := Zone{Name: strings.ToLower(dns.Fqdn(args[0]))}
+	if _, ok := dns.IsDomainName(z.Name); !ok || z.Name == "." {
+		return z, fmt.Errorf("zone %q is not a valid domain name", args[0])
 	}
-	return time.ParseDuration(s)
+	if len(args) == 1 {
+		return z, nil
+	}
+	switch a := strings.ToLower(args[1]); a {
+	case ZonePublic, ZonePrivate:
+		z.Type = a
+	default:
+		z.ID = strings.TrimPrefix(args[1], "/hostedzone/")
+		if !validZoneID(z.ID) {
+			return z, fmt.Errorf("zone %s: %q is neither public, private nor a hosted zone id (like Z0123456789ABCDEFGHIJ)", z.Name, args[1])
+		}
+	}
+	return z, nil
 }
 
 // validZoneID reports whether id looks like a Route 53 hosted zone id.
@@ -332,6 +382,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.LeaseName == "" {
 		cfg.LeaseName = d.LeaseName
+	}
+	if cfg.TTL <= 0 {
+		cfg.TTL = d.TTL
 	}
 	if cfg.LeaseNamespace == "" {
 		cfg.LeaseNamespace = d.LeaseNamespace

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/externaldns"
+
 	"github.com/coredns/caddy"
 )
 
@@ -34,17 +36,20 @@ func TestParseConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := def
-	want.Zones = map[string]string{"example.org.": "Z0123456789ABCDEFGHIJ", "sub.example.org.": "Z9999999999"}
+	want.Zones = []Zone{{Name: "example.org.", ID: "Z0123456789ABCDEFGHIJ"}, {Name: "sub.example.org.", ID: "Z9999999999"}}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("minimal config:\n got %+v\nwant %+v", cfg, want)
 	}
 	if cfg.Policy != PolicyUpsertOnly || cfg.Interval != DefaultInterval || cfg.Debounce != DefaultDebounce ||
-		cfg.BatchSize != 1000 || cfg.RateLimit != 5 || !cfg.EvaluateTargetHealth || cfg.LeaseName != "clusterzone-route53" || cfg.DryRun {
+		cfg.BatchSize != 1000 || cfg.RateLimit != 5 || !cfg.EvaluateTargetHealth || cfg.LeaseName != "clusterzone-route53" || cfg.DryRun ||
+		cfg.TTL != 300 || cfg.PublishInternal {
 		t.Errorf("defaults: %+v", cfg)
 	}
 
 	cfg, err = parse(t, `route53 {
-		zone example.org. Z1
+		zone example.org. public
+		zone example.org. private
+		zone other.example.org
 		region eu-west-1
 		endpoint http://127.0.0.1:5000
 		policy sync
@@ -57,6 +62,8 @@ func TestParseConfig(t *testing.T) {
 		txt-prefix %{record_type}.
 		txt-wildcard-replacement any
 		evaluate-target-health false
+		ttl 120
+		publish-internal-services
 		credentials dns-admin /etc/aws/credentials
 		assume-role arn:aws:iam::123456789012:role/dns ext-1
 	}`)
@@ -64,7 +71,7 @@ func TestParseConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	want = Config{
-		Zones:                map[string]string{"example.org.": "Z1"},
+		Zones:                []Zone{{Name: "example.org.", Type: ZonePublic}, {Name: "example.org.", Type: ZonePrivate}, {Name: "other.example.org."}},
 		Region:               "eu-west-1",
 		Endpoint:             "http://127.0.0.1:5000",
 		Policy:               PolicySync,
@@ -75,8 +82,9 @@ func TestParseConfig(t *testing.T) {
 		LeaseName:            "cz-mirror",
 		BatchSize:            200,
 		RateLimit:            2.5,
-		TXTPrefix:            "%{record_type}.",
-		TXTWildcard:          "any",
+		Naming:               externaldns.Naming{Prefix: "%{record_type}.", WildcardReplacement: "any"},
+		TTL:                  120,
+		PublishInternal:      true,
 		EvaluateTargetHealth: false,
 		Profile:              "dns-admin",
 		CredentialsFile:      "/etc/aws/credentials",
@@ -103,12 +111,19 @@ func TestParseConfigErrors(t *testing.T) {
 		{"route53", "at least one zone"},
 		{"route53 {\n}", "at least one zone"},
 		{"route53 example.org {\nzone example.org Z1\n}", "takes no arguments"},
-		{"route53 {\nzone example.org\n}", "zone needs"},
+		{"route53 {\nzone\n}", "zone needs"},
 		{"route53 {\nzone example.org Z1 Z2\n}", "zone needs"},
 		{"route53 {\nzone exa..mple.org Z1\n}", "not a valid domain"},
 		{"route53 {\nzone . Z1\n}", "not a valid domain"},
-		{"route53 {\nzone example.org Z-1\n}", "hosted zone id"},
+		{"route53 {\nzone example.org Z-1\n}", "neither public, private nor a hosted zone id"},
 		{"route53 {\nzone example.org Z1\nzone EXAMPLE.org. Z2\n}", "given twice"},
+		{"route53 {\nzone example.org\nzone example.org private\n}", "given twice"},
+		{"route53 {\nzone example.org public\nzone example.org public\n}", "given twice"},
+		{"route53 {\nzone example.org Z1\nzone sub.example.org Z1\n}", "given twice"},
+		{"route53 {\nzone example.org Z1\nttl\n}", "Wrong argument count"},
+		{"route53 {\nzone example.org Z1\nttl 0\n}", "ttl must be"},
+		{"route53 {\nzone example.org Z1\nttl 1m\n}", "ttl must be"},
+		{"route53 {\nzone example.org Z1\npublish-internal-services yes\n}", "Wrong argument count"},
 		{"route53 {\nzone example.org Z1\nregion\n}", "Wrong argument count"},
 		{"route53 {\nzone example.org Z1\nregion a b\n}", "Wrong argument count"},
 		{"route53 {\nzone example.org Z1\nendpoint\n}", "Wrong argument count"},
@@ -192,7 +207,7 @@ func TestParseConfigNested(t *testing.T) {
 	if !reflect.DeepEqual(seen, []string{"ttl", "route53", "fallthrough"}) {
 		t.Errorf("outer block saw %v", seen)
 	}
-	if cfg.Policy != PolicySync || cfg.Zones["example.org."] != "Z1" {
+	if cfg.Policy != PolicySync || !reflect.DeepEqual(cfg.Zones, []Zone{{Name: "example.org.", ID: "Z1"}}) {
 		t.Errorf("nested config %+v", cfg)
 	}
 }

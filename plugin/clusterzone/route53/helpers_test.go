@@ -3,12 +3,14 @@ package route53
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/table"
 	"github.com/clusterzone/clusterzone/test/harness"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -114,58 +116,37 @@ func values(rs types.ResourceRecordSet) []string {
 	return out
 }
 
-// fakeSource is a record table in a map.
-type fakeSource struct {
-	mu  sync.Mutex
-	eps map[rrKey]Endpoint
+// testTable is the plugin's record table, filled by the tests.
+type testTable struct{ *table.Table }
+
+func newTestTable(zones ...string) *testTable {
+	return &testTable{table.New(zones, testOwner)}
 }
 
-func newFakeSource(eps ...Endpoint) *fakeSource {
-	s := &fakeSource{eps: map[rrKey]Endpoint{}}
-	s.set(eps...)
-	return s
+// set replaces what the Service key ("namespace/name") publishes.
+func (t *testTable) set(key string, sets ...table.RecordSet) {
+	t.Apply(table.Owner{Key: key}, sets)
 }
 
-func (s *fakeSource) set(eps ...Endpoint) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, ep := range eps {
-		s.eps[rrKey{ep.Name, ep.Type}] = ep
+// del removes the Service key.
+func (t *testTable) del(key string) { t.Delete(key) }
+
+// lbSet is a load balancer's record set at name with addrs; ttl 0 means no
+// ttl annotation.
+func lbSet(name string, ttl uint32, addrs ...string) table.RecordSet {
+	rs := table.RecordSet{Name: name, TTL: ttl, TTLSet: ttl > 0, Kind: table.KindLoadBalancer}
+	if ttl == 0 {
+		rs.TTL = 60 // the served zone's default, which the mirror does not use
 	}
+	for _, a := range addrs {
+		rs.External = append(rs.External, netip.MustParseAddr(a))
+	}
+	return rs
 }
 
-func (s *fakeSource) del(name string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k := range s.eps {
-		if k.name == name {
-			delete(s.eps, k)
-		}
-	}
-}
-
-func (s *fakeSource) Endpoints(zone string) []Endpoint {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []Endpoint
-	for k, ep := range s.eps {
-		if k.name == zone || strings.HasSuffix(k.name, "."+zone) {
-			out = append(out, ep)
-		}
-	}
-	return out
-}
-
-func (s *fakeSource) EndpointsAt(names []string) []Endpoint {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []Endpoint
-	for k, ep := range s.eps {
-		if slices.Contains(names, k.name) {
-			out = append(out, ep)
-		}
-	}
-	return out
+// aliasSet is the record set of a load balancer known by hostname.
+func aliasSet(name, host string, dual bool) table.RecordSet {
+	return table.RecordSet{Name: name, TTL: 60, Kind: table.KindLoadBalancer, DualStack: dual, Aliases: []string{host}, External: []netip.Addr{netip.MustParseAddr("192.0.2.1")}}
 }
 
 // The Route 53 actions the tests count.
@@ -284,7 +265,7 @@ func runMirror(t *testing.T, m *Mirror) (stop func()) {
 // testConfig is a mirror configuration for one zone behind endpoint.
 func testConfig(zone, zoneID, endpoint, policy string) Config {
 	return Config{
-		Zones:                map[string]string{zone: zoneID},
+		Zones:                []Zone{{Name: zone, ID: zoneID}},
 		Endpoint:             endpoint,
 		Policy:               policy,
 		Interval:             time.Hour,

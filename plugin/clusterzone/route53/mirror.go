@@ -10,12 +10,14 @@ package route53
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/table"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
@@ -38,33 +40,14 @@ const (
 	loopBackoffMax = 2 * time.Minute
 )
 
-// Endpoint is one record set the plugin serves, as the mirror sees it.
-type Endpoint struct {
-	Name     string   // lower-case FQDN with trailing dot, e.g. "web.example.org." or "*.apps.example.org."
-	Type     string   // "A" or "AAAA"
-	TTL      int64    // seconds; 0 means 300
-	Targets  []string // IP addresses as strings, sorted; ignored when Alias is set
-	Alias    string   // an AWS load-balancer hostname: write an ALIAS record to it instead of Targets
-	Resource string   // "service/<namespace>/<name>", for the ownership TXT
-}
-
-// Source is the plugin's record table as the mirror reads it.
-type Source interface {
-	// Endpoints returns everything the table holds under zone (a full
-	// snapshot), for the full reconcile.
-	Endpoints(zone string) []Endpoint
-	// EndpointsAt returns what the table holds now at exactly these names;
-	// a name with nothing returns nothing (it was deleted).
-	EndpointsAt(names []string) []Endpoint
-}
-
 // Mirror keeps Route 53 hosted zones in step with a Source.
 type Mirror struct {
 	cfg    Config
 	src    Source
 	client *route53.Client
-	reg    registry
+	plan   planner
 	zones  []*zoneState // most specific first
+	twins  bool         // a private hosted zone beside a public one of its name
 
 	limiter *rate.Limiter
 	retryer aws.RetryerV2
@@ -77,8 +60,9 @@ type Mirror struct {
 }
 
 // New returns a Mirror of src into the hosted zones of cfg, through client.
-// Zero values in cfg take their defaults (see DefaultConfig). It does no I/O;
-// Run does the work.
+// Zero values in cfg take their defaults (see DefaultConfig). Every zone
+// needs its id (DiscoverZones finds them); one without is left out with an
+// error. It does no I/O; Run does the work.
 func New(cfg Config, src Source, client *route53.Client) *Mirror {
 	cfg = cfg.withDefaults()
 	switch cfg.Policy {
@@ -95,20 +79,33 @@ func New(cfg Config, src Source, client *route53.Client) *Mirror {
 		cfg:     cfg,
 		src:     src,
 		client:  client,
-		reg:     newRegistry(cfg),
+		plan:    planner{owner: cfg.OwnerID, policy: cfg.Policy, naming: cfg.Naming},
 		limiter: rate.NewLimiter(rate.Limit(cfg.RateLimit), 1),
 		retryer: newRetryer(retryBase),
 		pending: map[string]struct{}{},
 		notify:  make(chan struct{}, 1),
 	}
-	for name, id := range cfg.Zones {
-		m.zones = append(m.zones, newZoneState(normName(name), strings.TrimPrefix(id, "/hostedzone/")))
+	public := map[string]bool{}
+	for _, z := range cfg.Zones {
+		if z.ID == "" {
+			log.Errorf("Route 53 zone %s has no hosted zone id (DiscoverZones was not run); leaving it out", z.Name)
+			continue
+		}
+		zs := newZoneState(normName(z.Name), strings.TrimPrefix(z.ID, "/hostedzone/"), z.Type == ZonePrivate)
+		m.zones = append(m.zones, zs)
+		if !zs.private {
+			public[zs.name] = true
+		}
+	}
+	for _, z := range m.zones {
+		z.twin = z.private && public[z.name]
+		m.twins = m.twins || z.twin
 	}
 	sort.Slice(m.zones, func(i, j int) bool {
 		if len(m.zones[i].name) != len(m.zones[j].name) {
 			return len(m.zones[i].name) > len(m.zones[j].name)
 		}
-		return m.zones[i].name < m.zones[j].name
+		return m.zones[i].private && !m.zones[j].private || m.zones[i].name < m.zones[j].name
 	})
 	return m
 }
@@ -120,7 +117,7 @@ func (m *Mirror) Changed(names []string) {
 	m.mu.Lock()
 	for _, n := range names {
 		n = normName(n)
-		if m.zoneFor(n) == nil {
+		if m.zoneFor(n, false) == nil && m.zoneFor(n, true) == nil {
 			continue
 		}
 		m.pending[n] = struct{}{}
@@ -158,14 +155,18 @@ func (m *Mirror) Run(ctx context.Context) {
 
 	zones := make([]string, 0, len(m.zones))
 	for _, z := range m.zones {
-		zones = append(zones, z.name+" ("+z.id+")")
+		kind := "public"
+		if z.private {
+			kind = "private"
+		}
+		zones = append(zones, z.name+" ("+z.id+", "+kind+")")
 		z.reset()
 	}
 	mode := ""
 	if m.cfg.DryRun {
 		mode = ", dry run"
 	}
-	log.Infof("Route 53 mirror started for %s as owner %q (policy %s%s)", strings.Join(zones, ", "), m.reg.owner, m.cfg.Policy, mode)
+	log.Infof("Route 53 mirror started for %s as owner %q (policy %s%s)", strings.Join(zones, ", "), m.plan.owner, m.cfg.Policy, mode)
 	defer log.Infof("Route 53 mirror stopped")
 
 	full := time.NewTimer(0)
@@ -265,33 +266,65 @@ func (m *Mirror) reconcileZone(ctx context.Context, z *zoneState) error {
 	}
 	listed := time.Since(start)
 	orphans := m.load(z, sets)
-	want, skip := m.toDesired(z, m.src.Endpoints(z.name))
+	want, problems := m.wanted(z, m.entries(z, func(v table.View) []*table.Entry { return m.src.EntriesUnder(z.name, v) }))
 
-	// Every record the source wants, every record this owner holds, and
+	// Every record the table wants, every record this owner holds, and
 	// every ownership TXT of this owner left without its record.
-	keys := map[rrKey]bool{}
-	for k := range want {
-		keys[k] = true
-	}
-	for k := range z.owned {
-		keys[k] = true
-	}
-	for _, k := range orphans {
-		keys[k] = true
-	}
-	for k := range skip {
-		delete(keys, k)
-	}
-	units := m.plan(z, keys, want)
-	err = m.apply(ctx, z, units)
-	ownedRecords.WithLabelValues(z.name).Set(float64(len(z.owned)))
+	keys := slices.Collect(maps.Keys(want))
+	keys = append(keys, slices.Collect(maps.Keys(z.owned))...)
+	keys = append(keys, orphans...)
+	units, err := m.planAndApply(ctx, z, want, keys, problems)
 	if err != nil {
 		return fmt.Errorf("zone %s (%s): %w", z.name, z.id, err)
 	}
-	lastSync.WithLabelValues(z.name).SetToCurrentTime()
 	log.Infof("Route 53 full sync of %s: %d record sets listed in %s, %d records owned, %d changes in %s",
-		z.name, len(sets), listed.Round(time.Millisecond), len(z.owned), countChanges(units), time.Since(start).Round(time.Millisecond))
+		z.label(), len(sets), listed.Round(time.Millisecond), len(z.owned), countChanges(units), time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// planAndApply plans keys against the view, reports the problems (with
+// those of building want) and applies the plan.
+func (m *Mirror) planAndApply(ctx context.Context, z *zoneState, want map[rrKey]*desired, keys []rrKey, problems []problem) ([]*unit, error) {
+	units, planned := m.plan.plan(z, want, keys)
+	m.report(z, keys, append(problems, planned...))
+	err := m.apply(ctx, z, units)
+	ownedRecords.WithLabelValues(z.label()).Set(float64(len(z.owned)))
+	if err == nil {
+		lastSync.WithLabelValues(z.label()).SetToCurrentTime()
+	}
+	return units, err
+}
+
+// entries returns what the table holds for zone z, from get (all of a
+// zone, or some names): the external addresses of the names that belong to
+// it, or for the private one of twins the internal addresses (external
+// where a name has none, so that no name disappears inside the VPC).
+func (m *Mirror) entries(z *zoneState, get func(table.View) []*table.Entry) []sourced {
+	var out []sourced
+	seen := map[string]bool{}
+	if z.twin {
+		for _, e := range get(table.Internal) {
+			if m.zoneFor(e.Set.Name, true) == z {
+				out = append(out, sourced{e, table.Internal})
+				seen[e.Set.Name] = true
+			}
+		}
+	}
+	for _, e := range get(table.External) {
+		if !seen[e.Set.Name] && m.zoneFor(e.Set.Name, z.private) == z {
+			out = append(out, sourced{e, table.External})
+		}
+	}
+	return out
+}
+
+// wanted returns the record sets z gets from entries.
+func (m *Mirror) wanted(z *zoneState, entries []sourced) (map[rrKey]*desired, []problem) {
+	return recordBuilder{
+		ttl:                  m.cfg.TTL,
+		internalOK:           z.private || m.cfg.PublishInternal,
+		evaluateTargetHealth: m.cfg.EvaluateTargetHealth,
+	}.build(entries)
 }
 
 // load replaces the view of z with a listing and works out what this owner
@@ -304,13 +337,17 @@ func (m *Mirror) load(z *zoneState, sets []types.ResourceRecordSet) (txtRecords 
 			k := rrKey{name, typ}
 			switch typ {
 			case "A", "AAAA":
-				if m.owns(z, k) {
+				if m.plan.owns(z, k) {
 					z.owned[k] = true
 				}
 			case "TXT":
-				if labels, _ := z.heritageLabels(name); labels != nil && labels[ownerLabel] == m.reg.owner {
-					for _, rk := range m.reg.recordsOf(name, "A", "AAAA") {
-						if m.zoneFor(rk.name) == z {
+				if labels, _ := z.heritageLabels(name); labels.Owner() == m.plan.owner {
+					for _, r := range m.plan.naming.RecordsOf(name, "A", "AAAA", "CNAME") {
+						rk := rrKey{r.Name, r.Type}
+						if rk.typ == "CNAME" {
+							rk.typ = "A" // the name ExternalDNS v0.20 gives an ALIAS A record's TXT
+						}
+						if m.zoneFor(rk.name, z.private) == z {
 							txtRecords = append(txtRecords, rk)
 						}
 					}
@@ -321,77 +358,45 @@ func (m *Mirror) load(z *zoneState, sets []types.ResourceRecordSet) (txtRecords 
 	return txtRecords
 }
 
-// syncNames brings the records at names in line with the source, against the
-// view: no listing.
+// syncNames brings the records at names in line with the table, against
+// the view: no listing.
 func (m *Mirror) syncNames(ctx context.Context, names []string) error {
 	start := time.Now()
 	defer func() { syncDuration.WithLabelValues("event").Observe(time.Since(start).Seconds()) }()
 	byZone := map[*zoneState][]string{}
-	var all []string
 	for _, n := range names {
-		z := m.zoneFor(n)
-		if z == nil || !z.loaded {
-			continue // the next full sync covers zones not listed yet
+		for _, private := range []bool{false, true} {
+			if z := m.zoneFor(n, private); z != nil && z.loaded {
+				byZone[z] = append(byZone[z], n) // zones not listed yet: the next full sync covers them
+			}
 		}
-		byZone[z] = append(byZone[z], n)
-		all = append(all, n)
 	}
-	if len(all) == 0 {
+	if len(byZone) == 0 {
 		return nil
 	}
-	eps := m.src.EndpointsAt(all)
+	views := map[table.View][]*table.Entry{table.External: m.src.EntriesAt(names, table.External)}
+	if m.twins {
+		views[table.Internal] = m.src.EntriesAt(names, table.Internal)
+	}
 	var errs []string
 	for _, z := range m.zones {
 		ns := byZone[z]
 		if len(ns) == 0 {
 			continue
 		}
-		want, skip := m.toDesired(z, eps)
-		keys := map[rrKey]bool{}
+		want, problems := m.wanted(z, m.entries(z, func(v table.View) []*table.Entry { return views[v] }))
+		var keys []rrKey
 		for _, n := range ns {
-			for _, t := range []string{"A", "AAAA"} {
-				if k := (rrKey{n, t}); !skip[k] {
-					keys[k] = true
-				}
-			}
+			keys = append(keys, rrKey{n, "A"}, rrKey{n, "AAAA"})
 		}
-		units := m.plan(z, keys, want)
-		err := m.apply(ctx, z, units)
-		ownedRecords.WithLabelValues(z.name).Set(float64(len(z.owned)))
-		if err != nil {
-			errs = append(errs, fmt.Sprintf("zone %s (%s): %v", z.name, z.id, err))
-			continue
+		if _, err := m.planAndApply(ctx, z, want, keys, problems); err != nil {
+			errs = append(errs, fmt.Sprintf("zone %s (%s): %v", z.label(), z.id, err))
 		}
-		lastSync.WithLabelValues(z.name).SetToCurrentTime()
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%s", strings.Join(errs, "; "))
 	}
 	return nil
-}
-
-// plan returns the units for keys, in name order.
-func (m *Mirror) plan(z *zoneState, keys map[rrKey]bool, want map[rrKey]*desired) []*unit {
-	sorted := make([]rrKey, 0, len(keys))
-	for k := range keys {
-		sorted = append(sorted, k)
-	}
-	slices.SortFunc(sorted, func(a, b rrKey) int {
-		if c := strings.Compare(a.name, b.name); c != 0 {
-			return c
-		}
-		return strings.Compare(a.typ, b.typ)
-	})
-	var units []*unit
-	for _, k := range sorted {
-		if want[k] == nil && z.get(k.name, k.typ) == nil && m.txtShared(z, k, want) {
-			continue
-		}
-		if u := m.planKey(z, k, want[k]); u != nil {
-			units = append(units, u)
-		}
-	}
-	return units
 }
 
 func countChanges(units []*unit) int {
@@ -413,7 +418,7 @@ func (m *Mirror) apply(ctx context.Context, z *zoneState, units []*unit) error {
 	if m.cfg.DryRun {
 		for _, u := range units {
 			for _, c := range u.changes {
-				log.Infof("Route 53 dry run, zone %s: would %s", z.name, describe(c))
+				log.Infof("Route 53 dry run, zone %s: would %s", z.label(), describe(c))
 			}
 		}
 		return nil
@@ -457,12 +462,7 @@ func (m *Mirror) submit(ctx context.Context, z *zoneState, b []*unit, mayRefresh
 			return lerr
 		}
 		m.load(z, sets)
-		var units []*unit
-		for _, u := range b {
-			if nu := m.planKey(z, u.key, u.want); nu != nil {
-				units = append(units, nu)
-			}
-		}
+		units := m.replan(z, b...)
 		for _, nb := range batches(units, m.cfg.BatchSize) {
 			if err := m.submit(ctx, z, nb, false); err != nil {
 				return err
@@ -483,11 +483,11 @@ func (m *Mirror) submit(ctx context.Context, z *zoneState, b []*unit, mayRefresh
 		rerr := m.refresh(ctx, z, u.names())
 		switch {
 		case rerr == nil:
-			nu := m.planKey(z, u.key, u.want)
-			if nu == nil {
+			units := m.replan(z, u)
+			if len(units) == 0 {
 				return nil
 			}
-			return m.submit(ctx, z, []*unit{nu}, false)
+			return m.submit(ctx, z, units, false)
 		case errorKind(rerr) != "invalid_change":
 			errorsCount.WithLabelValues("list").Inc()
 			return rerr
@@ -499,6 +499,21 @@ func (m *Mirror) submit(ctx context.Context, z *zoneState, b []*unit, mayRefresh
 	log.Errorf("Route 53 rejected %s %s in zone %s, leaving it out until it changes or the next full sync: %v (changes: %s)",
 		u.key.name, u.key.typ, z.name, err, u.fingerprint())
 	return nil
+}
+
+// replan plans the records of units again, against a fresh view.
+func (m *Mirror) replan(z *zoneState, units ...*unit) []*unit {
+	want := map[rrKey]*desired{}
+	keys := make([]rrKey, 0, len(units))
+	for _, u := range units {
+		keys = append(keys, u.key)
+		if u.want != nil {
+			want[u.key] = u.want
+		}
+	}
+	out, problems := m.plan.plan(z, want, keys)
+	m.report(z, keys, problems)
+	return out
 }
 
 // staleView reports whether Route 53 rejected a batch because the view is
@@ -526,7 +541,7 @@ func (m *Mirror) change(ctx context.Context, z *zoneState, b []*unit) error {
 		HostedZoneId: aws.String(z.id),
 		ChangeBatch: &types.ChangeBatch{
 			Changes: changes,
-			Comment: aws.String("clusterzone owner " + m.reg.owner),
+			Comment: aws.String("clusterzone owner " + m.plan.owner),
 		},
 	}, m.callOptions)
 	return err
@@ -538,14 +553,14 @@ func (m *Mirror) applied(z *zoneState, b []*unit) {
 		for _, c := range u.changes {
 			z.applyChange(c)
 			changesCount.WithLabelValues(string(c.Action), string(c.ResourceRecordSet.Type)).Inc()
-			log.Infof("Route 53 zone %s: %s", z.name, describe(c))
+			log.Infof("Route 53 zone %s: %s", z.label(), describe(c))
 		}
 		m.updateOwned(z, u.key)
 	}
 }
 
 func (m *Mirror) updateOwned(z *zoneState, k rrKey) {
-	if m.owns(z, k) {
+	if m.plan.owns(z, k) {
 		z.owned[k] = true
 	} else {
 		delete(z.owned, k)
@@ -626,44 +641,60 @@ func (m *Mirror) rateLimit(stack *middleware.Stack) error {
 		}), middleware.After)
 }
 
-// zoneFor returns the most specific zone holding name, or nil.
-func (m *Mirror) zoneFor(name string) *zoneState {
+// zoneFor is the one rule that picks the hosted zone of a name, for the
+// full reconcile and the event-driven sync alike: the most specific zone,
+// among the private or the public ones, that holds it; nil when none does.
+func (m *Mirror) zoneFor(name string, private bool) *zoneState {
 	for _, z := range m.zones {
-		if z.contains(name) {
+		if z.private == private && z.contains(name) {
 			return z
 		}
 	}
 	return nil
 }
 
-// report logs a problem with a record once (until it changes or goes away)
-// and counts it under kind; an empty kind is informational and not counted.
-func (m *Mirror) report(z *zoneState, k rrKey, kind, msg string) {
-	if z.reported[k] == msg {
-		return
+// report logs each problem once (until it changes or goes away) and counts
+// it under its kind (an empty kind is informational and not counted); the
+// other keys planned have no problem now, and are logged afresh when they
+// get one again.
+func (m *Mirror) report(z *zoneState, keys []rrKey, problems []problem) {
+	bad := map[rrKey]bool{}
+	for _, p := range problems {
+		bad[p.key] = true
+		if z.reported[p.key] == p.msg {
+			continue
+		}
+		z.reported[p.key] = p.msg
+		if p.kind == "" {
+			log.Infof("Route 53 zone %s: %s", z.label(), p.msg)
+			continue
+		}
+		errorsCount.WithLabelValues(p.kind).Inc()
+		log.Warningf("Route 53 zone %s: %s", z.label(), p.msg)
 	}
-	z.reported[k] = msg
-	if kind == "" {
-		log.Infof("Route 53 zone %s: %s", z.name, msg)
-		return
+	for _, k := range keys {
+		if !bad[k] {
+			delete(z.reported, k)
+		}
 	}
-	errorsCount.WithLabelValues(kind).Inc()
-	log.Warningf("Route 53 zone %s: %s", z.name, msg)
 }
 
-// backoff is the wait before a failed sync is tried again: exponential with
-// jitter, from loopBackoffMin to loopBackoffMax.
-type backoff struct{ cur time.Duration }
+// backoff is the wait before a failed sync is tried again: the SDK
+// retries' jittered exponential backoff, from loopBackoffMin to
+// loopBackoffMax, by the number of failures in a row.
+type backoff struct {
+	delay    jitterBackoff
+	failures int
+}
 
-func newBackoff() *backoff { return &backoff{} }
+func newBackoff() *backoff {
+	return &backoff{delay: jitterBackoff{base: loopBackoffMin, max: loopBackoffMax}}
+}
 
 func (b *backoff) next() time.Duration {
-	if b.cur == 0 {
-		b.cur = loopBackoffMin
-	} else {
-		b.cur = min(2*b.cur, loopBackoffMax)
-	}
-	return b.cur/2 + time.Duration(rand.Int64N(int64(b.cur/2)+1))
+	d, _ := b.delay.BackoffDelay(b.failures, nil)
+	b.failures++
+	return d
 }
 
-func (b *backoff) reset() { b.cur = 0 }
+func (b *backoff) reset() { b.failures = 0 }

@@ -25,10 +25,7 @@ func assertIdempotent(t *testing.T, cfg Config, src Source, moto string) {
 	proxy := newFaultProxy(t, moto)
 	cfg.Endpoint = proxy.URL
 	m := New(cfg, src, newTestClient(t, proxy.URL))
-	var zone string
-	for z := range cfg.Zones {
-		zone = z
-	}
+	zone := cfg.Zones[0].Name
 	since := time.Now()
 	stop := runMirror(t, m)
 	harness.WaitFor(t, 30*time.Second, "a second full sync", syncedSince(zone, since))
@@ -42,12 +39,10 @@ func TestMirrorRecords(t *testing.T) {
 	const zone = "t1.example.org."
 	moto, direct, id, proxy := newProxiedZone(t, zone)
 
-	src := newFakeSource(
-		Endpoint{Name: "web.t1.example.org.", Type: "A", TTL: 60, Targets: []string{"10.0.0.1", "10.0.0.2"}, Resource: "service/default/web"},
-		Endpoint{Name: "web.t1.example.org.", Type: "AAAA", TTL: 60, Targets: []string{"2001:db8::1"}, Resource: "service/default/web"},
-		Endpoint{Name: "*.apps.t1.example.org.", Type: "A", TTL: 30, Targets: []string{"10.0.0.9"}, Resource: "service/ingress/router"},
-		Endpoint{Name: "v6only.t1.example.org.", Type: "AAAA", Targets: []string{"2001:db8::6"}, Resource: "service/default/v6"},
-	)
+	src := newTestTable("example.org.")
+	src.set("default/web", lbSet("web.t1.example.org.", 60, "10.0.0.1", "10.0.0.2", "2001:db8::1"))
+	src.set("ingress/router", lbSet("*.apps.t1.example.org.", 30, "10.0.0.9"))
+	src.set("default/v6", lbSet("v6only.t1.example.org.", 0, "2001:db8::6"))
 	cfg := testConfig(zone, id, proxy.URL, PolicySync)
 	m := New(cfg, src, newTestClient(t, proxy.URL))
 	since := time.Now()
@@ -71,13 +66,13 @@ func TestMirrorRecords(t *testing.T) {
 	if ttl := aws.ToInt64(got[rrKey{"web.t1.example.org.", "A"}].TTL); ttl != 60 {
 		t.Errorf("TTL of web A = %d, want 60", ttl)
 	}
-	if ttl := aws.ToInt64(got[rrKey{"v6only.t1.example.org.", "AAAA"}].TTL); ttl != defaultTTL {
-		t.Errorf("TTL of v6only AAAA = %d, want the default %d", ttl, defaultTTL)
+	if ttl := aws.ToInt64(got[rrKey{"v6only.t1.example.org.", "AAAA"}].TTL); ttl != DefaultTTL {
+		t.Errorf("TTL of v6only AAAA = %d, want the mirror's default %d (not the served zone's)", ttl, DefaultTTL)
 	}
 
 	// A changed target is an UPSERT of that record only.
 	proxy.reset()
-	src.set(Endpoint{Name: "web.t1.example.org.", Type: "A", TTL: 60, Targets: []string{"10.0.0.3"}, Resource: "service/default/web"})
+	src.set("default/web", lbSet("web.t1.example.org.", 60, "10.0.0.3", "2001:db8::1"))
 	m.Changed([]string{"web.t1.example.org."})
 	harness.WaitFor(t, 10*time.Second, "the new target", func() bool {
 		return slices.Equal(values(listZone(t, direct, id)[rrKey{"web.t1.example.org.", "A"}]), []string{"10.0.0.3"})
@@ -87,7 +82,7 @@ func TestMirrorRecords(t *testing.T) {
 	}
 
 	// Deleted from the table: deleted under policy sync, with its TXT.
-	src.del("web.t1.example.org.")
+	src.del("default/web")
 	m.Changed([]string{"web.t1.example.org."})
 	harness.WaitFor(t, 10*time.Second, "the deletion", func() bool {
 		_, ok := listZone(t, direct, id)[rrKey{"web.t1.example.org.", "A"}]
@@ -109,7 +104,7 @@ func TestMirrorRecords(t *testing.T) {
 	since = time.Now()
 	stop = runMirror(t, m)
 	harness.WaitFor(t, 30*time.Second, "the upsert-only full sync", syncedSince(zone, since))
-	src.del("v6only.t1.example.org.")
+	src.del("default/v6")
 	since = time.Now()
 	m.Changed([]string{"v6only.t1.example.org."})
 	harness.WaitFor(t, 10*time.Second, "the upsert-only event sync", syncedSince(zone, since))
@@ -124,10 +119,8 @@ func TestMirrorRecords(t *testing.T) {
 	dry.DryRun = true
 	proxy.reset()
 	before := listZone(t, direct, id)
-	src.set(
-		Endpoint{Name: "new.t1.example.org.", Type: "A", Targets: []string{"10.0.0.7"}, Resource: "service/default/new"},
-		Endpoint{Name: "*.apps.t1.example.org.", Type: "A", TTL: 30, Targets: []string{"10.0.0.10"}, Resource: "service/ingress/router"},
-	)
+	src.set("default/new", lbSet("new.t1.example.org.", 0, "10.0.0.7"))
+	src.set("ingress/router", lbSet("*.apps.t1.example.org.", 30, "10.0.0.10"))
 	m = New(dry, src, newTestClient(t, proxy.URL))
 	since = time.Now()
 	stop = runMirror(t, m)
@@ -175,15 +168,14 @@ func TestMirrorAlias(t *testing.T) {
 
 	const nlb = "k8s-default-web-0123456789-abcdef0123456789.elb.us-east-1.amazonaws.com"
 	const alb = "dualstack.k8s-default-app-0123456789.us-west-2.elb.amazonaws.com"
-	src := newFakeSource(
-		Endpoint{Name: "lb.t2.example.org.", Type: "A", TTL: 60, Alias: nlb, Resource: "service/default/web"},
-		Endpoint{Name: "lb.t2.example.org.", Type: "AAAA", TTL: 60, Alias: nlb, Resource: "service/default/web"},
-		Endpoint{Name: "alb.t2.example.org.", Type: "A", Alias: alb, Resource: "service/default/app"},
-		Endpoint{Name: "unknown.t2.example.org.", Type: "A", Alias: "lb.example.com", Resource: "service/default/x"},
-	)
+	src := newTestTable("example.org.")
+	src.set("default/web", aliasSet("lb.t2.example.org.", nlb, true))
+	src.set("default/app", aliasSet("alb.t2.example.org.", alb, false))
+	// Not an AWS load balancer: its addresses, resolved by the table.
+	unknown := aliasSet("unknown.t2.example.org.", "lb.example.com", false)
+	src.set("default/x", unknown)
 	cfg := testConfig(zone, id, proxy.URL, PolicySync)
 	m := New(cfg, src, newTestClient(t, proxy.URL))
-	aliasErrors := metricValue(errorsCount.WithLabelValues("alias_zone"))
 	since := time.Now()
 	stop := runMirror(t, m)
 	harness.WaitFor(t, 30*time.Second, "the full sync", syncedSince(zone, since))
@@ -191,14 +183,19 @@ func TestMirrorAlias(t *testing.T) {
 
 	got := listZone(t, direct, id)
 	checkZone(t, got, map[rrKey][]string{
-		{"lb.t2.example.org.", "A"}:        {},
-		{"lb.t2.example.org.", "AAAA"}:     {},
-		{"a-lb.t2.example.org.", "TXT"}:    {ownerTXT("service/default/web")},
-		{"aaaa-lb.t2.example.org.", "TXT"}: {ownerTXT("service/default/web")},
-		{"alb.t2.example.org.", "A"}:       {},
-		{"a-alb.t2.example.org.", "TXT"}:   {ownerTXT("service/default/app")},
-		{"t2.example.org.", "SOA"}:         nil,
-		{"t2.example.org.", "NS"}:          nil,
+		{"lb.t2.example.org.", "A"}:     {},
+		{"lb.t2.example.org.", "AAAA"}:  {},
+		{"a-lb.t2.example.org.", "TXT"}: {ownerTXT("service/default/web")},
+		// ExternalDNS up to v0.21 reads an ALIAS A record's owner here.
+		{"cname-lb.t2.example.org.", "TXT"}:  {ownerTXT("service/default/web")},
+		{"aaaa-lb.t2.example.org.", "TXT"}:   {ownerTXT("service/default/web")},
+		{"alb.t2.example.org.", "A"}:         {},
+		{"a-alb.t2.example.org.", "TXT"}:     {ownerTXT("service/default/app")},
+		{"cname-alb.t2.example.org.", "TXT"}: {ownerTXT("service/default/app")},
+		{"unknown.t2.example.org.", "A"}:     {"192.0.2.1"},
+		{"a-unknown.t2.example.org.", "TXT"}: {ownerTXT("service/default/x")},
+		{"t2.example.org.", "SOA"}:           nil,
+		{"t2.example.org.", "NS"}:            nil,
 	})
 	for _, c := range []struct {
 		key        rrKey
@@ -220,8 +217,8 @@ func TestMirrorAlias(t *testing.T) {
 			t.Errorf("%v alias has a TTL or values: %+v", c.key, rs)
 		}
 	}
-	if d := metricValue(errorsCount.WithLabelValues("alias_zone")) - aliasErrors; d != 1 {
-		t.Errorf("alias_zone errors grew by %v, want 1 (the unknown load balancer)", d)
+	if ttl := aws.ToInt64(got[rrKey{"unknown.t2.example.org.", "A"}].TTL); ttl != DefaultTTL {
+		t.Errorf("TTL of unknown A = %d, want %d", ttl, DefaultTTL)
 	}
 	assertIdempotent(t, cfg, src, moto)
 }
@@ -267,6 +264,15 @@ func TestMirrorAdoptsExternalDNSRecords(t *testing.T) {
 		txtRecord("a-theirs.t3.example.org.", "other-cluster", "service/default/theirs"),
 		// A free name whose TXT name someone else claimed: not taken.
 		txtRecord("a-claimed.t3.example.org.", "other-cluster", "service/default/claimed"),
+		// Ours, but an Ingress's (ExternalDNS still manages Ingresses with
+		// the same owner id), not in the table: never deleted.
+		aRecord("ing.t3.example.org.", "A", 300, "10.1.0.10"),
+		txtRecord("a-ing.t3.example.org.", testOwner, "ingress/default/web"),
+		// The same, wanted by a Service too: not taken.
+		aRecord("ingwanted.t3.example.org.", "A", 300, "10.1.0.11"),
+		txtRecord("a-ingwanted.t3.example.org.", testOwner, "ingress/default/web"),
+		// An ownership TXT of an Ingress without its record: kept.
+		txtRecord("a-ingorphan.t3.example.org.", testOwner, "ingress/default/web"),
 	}
 	prefill(t, direct, id, prefilled...)
 	existing := map[rrKey]bool{}
@@ -274,18 +280,19 @@ func TestMirrorAdoptsExternalDNSRecords(t *testing.T) {
 		existing[k] = true
 	}
 
-	src := newFakeSource(
-		Endpoint{Name: "same.t3.example.org.", Type: "A", TTL: 300, Targets: []string{"10.1.0.1"}, Resource: "service/default/same"},
-		Endpoint{Name: "moved.t3.example.org.", Type: "A", TTL: 300, Targets: []string{"10.1.0.22"}, Resource: "service/default/moved"},
-		Endpoint{Name: "moved.t3.example.org.", Type: "AAAA", TTL: 300, Targets: []string{"2001:db8::2"}, Resource: "service/default/moved"},
-		Endpoint{Name: "old.t3.example.org.", Type: "A", TTL: 300, Targets: []string{"10.1.0.3"}, Resource: "service/default/old"},
-		Endpoint{Name: "lbold.t3.example.org.", Type: "A", Alias: nlb, Resource: "service/default/lbold"},
-		Endpoint{Name: "foreign.t3.example.org.", Type: "A", TTL: 300, Targets: []string{"10.9.9.1"}, Resource: "service/default/foreign"},
-		Endpoint{Name: "foreignold.t3.example.org.", Type: "A", TTL: 300, Targets: []string{"10.9.9.2"}, Resource: "service/default/foreignold"},
-		Endpoint{Name: "manual.t3.example.org.", Type: "A", TTL: 300, Targets: []string{"10.9.9.3"}, Resource: "service/default/manual"},
-		Endpoint{Name: "claimed.t3.example.org.", Type: "A", TTL: 300, Targets: []string{"10.9.9.4"}, Resource: "service/default/claimed"},
-		Endpoint{Name: "fresh.t3.example.org.", Type: "A", TTL: 300, Targets: []string{"10.1.0.9"}, Resource: "service/default/fresh"},
-	)
+	// No ttl annotations: the mirror's default, ExternalDNS's 300, so
+	// nothing is updated for its TTL.
+	src := newTestTable("example.org.")
+	src.set("default/same", lbSet("same.t3.example.org.", 0, "10.1.0.1"))
+	src.set("default/moved", lbSet("moved.t3.example.org.", 0, "10.1.0.22", "2001:db8::2"))
+	src.set("default/old", lbSet("old.t3.example.org.", 0, "10.1.0.3"))
+	src.set("default/lbold", aliasSet("lbold.t3.example.org.", nlb, false))
+	src.set("default/foreign", lbSet("foreign.t3.example.org.", 0, "10.9.9.1"))
+	src.set("default/foreignold", lbSet("foreignold.t3.example.org.", 0, "10.9.9.2"))
+	src.set("default/manual", lbSet("manual.t3.example.org.", 0, "10.9.9.3"))
+	src.set("default/claimed", lbSet("claimed.t3.example.org.", 0, "10.9.9.4"))
+	src.set("default/fresh", lbSet("fresh.t3.example.org.", 0, "10.1.0.9"))
+	src.set("default/ingwanted", lbSet("ingwanted.t3.example.org.", 0, "10.9.9.5"))
 	proxy := newFaultProxy(t, moto)
 	cfg := testConfig(zone, id, proxy.URL, PolicySync)
 	m := New(cfg, src, newTestClient(t, proxy.URL))
@@ -305,7 +312,7 @@ func TestMirrorAdoptsExternalDNSRecords(t *testing.T) {
 					t.Errorf("CREATE of the existing %s %s", k.name, k.typ)
 				}
 			}
-			if strings.Contains(k.name, "foreign") || strings.Contains(k.name, "manual") || strings.Contains(k.name, "theirs") || strings.Contains(k.name, "claimed") {
+			if strings.Contains(k.name, "foreign") || strings.Contains(k.name, "manual") || strings.Contains(k.name, "theirs") || strings.Contains(k.name, "claimed") || strings.Contains(k.name, "ing") {
 				t.Errorf("%s of %s %s, which is not ours", c.Action, k.name, k.typ)
 			}
 		}
@@ -324,8 +331,8 @@ func TestMirrorAdoptsExternalDNSRecords(t *testing.T) {
 	if seen, _ := proxy.counts(changeCall); seen != 0 {
 		t.Errorf("an event for foreign, unowned and unchanged names sent %d change batches, want none", seen)
 	}
-	if d := metricValue(errorsCount.WithLabelValues("conflict")) - conflicts; d != 4 {
-		t.Errorf("conflict errors grew by %v, want 4 (foreign, foreignold, manual, claimed)", d)
+	if d := metricValue(errorsCount.WithLabelValues("conflict")) - conflicts; d != 5 {
+		t.Errorf("conflict errors grew by %v, want 5 (foreign, foreignold, manual, claimed, ingwanted)", d)
 	}
 
 	got := listZone(t, direct, id)
@@ -350,6 +357,11 @@ func TestMirrorAdoptsExternalDNSRecords(t *testing.T) {
 		{"theirs.t3.example.org.", "A"}:        {"10.1.0.8"},
 		{"a-theirs.t3.example.org.", "TXT"}:    nil,
 		{"a-claimed.t3.example.org.", "TXT"}:   nil,
+		{"ing.t3.example.org.", "A"}:           {"10.1.0.10"},
+		{"a-ing.t3.example.org.", "TXT"}:       {ownerTXT("ingress/default/web")},
+		{"ingwanted.t3.example.org.", "A"}:     {"10.1.0.11"},
+		{"a-ingwanted.t3.example.org.", "TXT"}: {ownerTXT("ingress/default/web")},
+		{"a-ingorphan.t3.example.org.", "TXT"}: {ownerTXT("ingress/default/web")},
 		{"fresh.t3.example.org.", "A"}:         {"10.1.0.9"},
 		{"a-fresh.t3.example.org.", "TXT"}:     {ownerTXT("service/default/fresh")},
 		{"t3.example.org.", "SOA"}:             nil,

@@ -2,36 +2,48 @@ package route53
 
 import (
 	"fmt"
-	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/externaldns"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/route53/types"
 )
 
 const (
-	// defaultTTL is used for endpoints without a TTL, as ExternalDNS does.
-	defaultTTL = 300
 	// maxRecords and maxValueChars are Route 53's limits per
 	// ChangeResourceRecordSets call (UPSERT counts twice).
 	maxRecords    = 1000
 	maxValueChars = 32000
+	// txtTTL is the TTL of the ownership TXT records, ExternalDNS's default.
+	txtTTL = 300
 )
 
-// desired is a record set the source wants.
-type desired struct {
-	rs       types.ResourceRecordSet
-	resource string
-}
+// op is what a unit does to its record: the policies filter on it.
+type op uint8
 
-// unit is the changes for one record and its ownership TXT: they always
-// travel in the same ChangeResourceRecordSets call, so a record is never
-// written without its owner, or its owner removed without the record.
+const (
+	// opCreate creates the record (and its ownership TXT records).
+	opCreate op = iota
+	// opUpdate changes the record or its ownership TXT records.
+	opUpdate
+	// opDelete deletes the record, or ownership TXT records left without it.
+	opDelete
+)
+
+// unit is the changes for one record and its ownership TXT records: they
+// always travel in the same ChangeResourceRecordSets call, so a record is
+// never written without its owner, or its owner removed without the record.
 type unit struct {
 	key     rrKey
+	op      op
 	want    *desired
 	changes []types.Change
+}
+
+func (u *unit) add(a types.ChangeAction, rs *types.ResourceRecordSet) {
+	u.changes = append(u.changes, types.Change{Action: a, ResourceRecordSet: rs})
 }
 
 // size returns the changes, ResourceRecord elements and value characters the
@@ -100,157 +112,116 @@ func batches(units []*unit, batchSize int) [][]*unit {
 	return out
 }
 
-// toDesired turns endpoints into the record sets they ask for. Endpoints that
-// cannot be written are reported and their keys returned in skip, so that the
-// record already in Route 53 (if any) is left alone rather than deleted.
-func (m *Mirror) toDesired(z *zoneState, eps []Endpoint) (want map[rrKey]*desired, skip map[rrKey]bool) {
-	want = map[rrKey]*desired{}
-	skip = map[rrKey]bool{}
-	for _, ep := range eps {
-		name := normName(ep.Name)
-		if m.zoneFor(name) != z {
-			continue
-		}
-		k := rrKey{name, strings.ToUpper(ep.Type)}
-		if k.typ != "A" && k.typ != "AAAA" {
-			m.report(z, k, "invalid_endpoint", fmt.Sprintf("record type %q is not mirrored (only A and AAAA)", ep.Type))
-			continue
-		}
-		d, err := m.endpointRecord(k, ep)
-		if err != nil {
-			m.report(z, k, errKind(err), err.Error())
-			skip[k] = true
-			continue
-		}
-		if prev, ok := want[k]; ok {
-			// Two endpoints for one record set: merge their addresses.
-			if isAlias(&prev.rs) || isAlias(&d.rs) {
-				continue
-			}
-			prev.rs.ResourceRecords = mergeRecords(prev.rs.ResourceRecords, d.rs.ResourceRecords)
-			continue
-		}
-		want[k] = d
-	}
-	for k := range skip {
-		delete(want, k)
-	}
-	return want, skip
+// problem is a record the plan leaves alone, and why. The mirror logs each
+// once (until it changes or goes away) and counts it under kind; an empty
+// kind is informational and not counted.
+type problem struct {
+	key       rrKey
+	kind, msg string
 }
 
-// endpointError is an endpoint that cannot be written, with its error kind.
-type endpointError struct{ kind, msg string }
-
-func (e endpointError) Error() string { return e.msg }
-
-func errKind(err error) string {
-	if e, ok := err.(endpointError); ok {
-		return e.kind
-	}
-	return "invalid_endpoint"
+// planner decides the changes that bring a hosted zone in line with the
+// table, the way ExternalDNS's plan does: a pure function of the desired
+// record sets, the mirror's view of the zone, the owner and the policy.
+// It reads the view and changes nothing; the mirror logs, counts and
+// submits what it returns.
+type planner struct {
+	owner  string
+	policy string
+	naming externaldns.Naming
 }
 
-// endpointRecord builds the record set for ep.
-func (m *Mirror) endpointRecord(k rrKey, ep Endpoint) (*desired, error) {
-	rs := types.ResourceRecordSet{Name: aws.String(k.name), Type: types.RRType(k.typ)}
-	if ep.Alias != "" {
-		target := normHost(ep.Alias)
-		hz := canonicalZone(target)
-		if hz == "" {
-			return nil, endpointError{"alias_zone", fmt.Sprintf("%s %s: %q is not an AWS load balancer name with a known canonical hosted zone", k.name, k.typ, ep.Alias)}
+// plan returns the units for keys (in name and type order) and the
+// problems of the keys left alone. want holds every record set the table
+// wants in the zone (also beyond keys: a wildcard and the name of its TXT
+// replacement label share an ownership TXT).
+func (p planner) plan(z *zoneState, want map[rrKey]*desired, keys []rrKey) (units []*unit, problems []problem) {
+	for _, k := range sortedKeys(keys) {
+		u, prob := p.planKey(z, k, want)
+		if u != nil && len(u.changes) > 0 {
+			u, prob = p.allow(u)
 		}
-		rs.AliasTarget = &types.AliasTarget{DNSName: aws.String(target), HostedZoneId: aws.String(hz), EvaluateTargetHealth: m.cfg.EvaluateTargetHealth}
-		return &desired{rs: rs, resource: ep.Resource}, nil
-	}
-	var vals []string
-	for _, t := range ep.Targets {
-		ip, err := netip.ParseAddr(t)
-		if err != nil || ip.Zone() != "" || (k.typ == "A") != ip.Is4() {
-			return nil, endpointError{"invalid_endpoint", fmt.Sprintf("%s %s: target %q is not an IPv%s address", k.name, k.typ, t, map[bool]string{true: "4", false: "6"}[k.typ == "A"])}
+		if prob != nil {
+			problems = append(problems, *prob)
 		}
-		vals = append(vals, ip.String())
+		if u != nil && len(u.changes) > 0 {
+			units = append(units, u)
+		}
 	}
-	if len(vals) == 0 {
-		return nil, endpointError{"invalid_endpoint", fmt.Sprintf("%s %s: no targets", k.name, k.typ)}
-	}
-	slices.Sort(vals)
-	vals = slices.Compact(vals)
-	ttl := ep.TTL
-	if ttl <= 0 {
-		ttl = defaultTTL
-	}
-	rs.TTL = aws.Int64(ttl)
-	for _, v := range vals {
-		rs.ResourceRecords = append(rs.ResourceRecords, types.ResourceRecord{Value: aws.String(v)})
-	}
-	return &desired{rs: rs, resource: ep.Resource}, nil
+	return units, problems
 }
 
-func mergeRecords(a, b []types.ResourceRecord) []types.ResourceRecord {
-	var vals []string
-	for _, rr := range append(slices.Clone(a), b...) {
-		vals = append(vals, aws.ToString(rr.Value))
+// allow applies the policy to a unit: sync allows everything, upsert-only
+// no deletion, create-only only the creation of records that do not exist
+// (and of their ownership TXT records).
+func (p planner) allow(u *unit) (*unit, *problem) {
+	switch {
+	case p.policy == PolicySync:
+		return u, nil
+	case u.op == opDelete:
+		if u.changes[0].ResourceRecordSet.Type == types.RRTypeTxt {
+			return nil, nil // an ownership TXT without its record: kept quietly
+		}
+		return nil, &problem{u.key, "", fmt.Sprintf("%s %s is no longer in the table; kept because policy is %s", u.key.name, u.key.typ, p.policy)}
+	case p.policy == PolicyCreateOnly && u.op == opUpdate:
+		return nil, &problem{u.key, "", fmt.Sprintf("%s %s differs from the table; not updated because policy is create-only", u.key.name, u.key.typ)}
+	case p.policy == PolicyCreateOnly:
+		// Creating: the ownership TXT records that exist are not taken over.
+		u.changes = slices.DeleteFunc(u.changes, func(c types.Change) bool { return c.Action != types.ChangeActionCreate })
 	}
-	slices.Sort(vals)
-	vals = slices.Compact(vals)
-	out := make([]types.ResourceRecord, 0, len(vals))
-	for _, v := range vals {
-		out = append(out, types.ResourceRecord{Value: aws.String(v)})
-	}
-	return out
+	return u, nil
 }
 
 // ownership is who owns a record set, from its ownership TXT records.
 type ownership struct {
-	owner   string   // owner id; "" when no registry TXT names one
-	claimed bool     // a registry TXT exists for the record
-	ours    []string // names of the registry TXT record sets that say this owner owns it
+	labels  externaldns.Labels // of the first ownership TXT found; nil when none
+	ours    []string           // names of the written ownership TXT record sets of this owner
+	foreign bool               // ours, but for a resource kind the plugin does not publish (an Ingress)
 }
 
-// ownerOf reads the ownership of k the way ExternalDNS's TXT registry does:
-// the type-prefixed TXT first; for an ALIAS A record, the legacy "cname-"
-// TXT; then (but not for AAAA) an old-format TXT at the record's own name.
-func (m *Mirror) ownerOf(z *zoneState, k rrKey) ownership {
-	type candidate struct {
-		name      string
-		deletable bool // removed together with the record
-	}
-	cands := []candidate{{m.reg.txtName(k.name, k.typ), true}}
-	if k.typ == "A" && isAlias(z.get(k.name, "A")) {
-		cands = append(cands, candidate{m.reg.txtName(k.name, "CNAME"), true})
-	}
-	if k.typ != "AAAA" {
-		// An old-format TXT may also describe records of other types
-		// (ExternalDNS manages more than A and AAAA): read it, never
-		// delete it.
-		cands = append(cands, candidate{k.name, false})
-	}
+func (o ownership) claimed() bool { return o.labels != nil }
+
+// ownerOf reads the ownership of k the way ExternalDNS's TXT registry does
+// (externaldns.Naming.OwnershipNames): alias says whether the record is, or
+// is to be, an ALIAS record.
+func (p planner) ownerOf(z *zoneState, k rrKey, alias bool) ownership {
 	var o ownership
-	for _, c := range cands {
-		labels, _ := z.heritageLabels(c.name)
+	for _, n := range p.naming.OwnershipNames(k.name, k.typ, alias) {
+		labels, _ := z.heritageLabels(n.Name)
 		if labels == nil {
 			continue
 		}
-		if !o.claimed {
-			o.claimed, o.owner = true, labels[ownerLabel]
+		if o.labels == nil {
+			o.labels = labels
 		}
-		if c.deletable && labels[ownerLabel] == m.reg.owner {
-			o.ours = append(o.ours, c.name)
+		if n.Written && labels.Owner() == p.owner {
+			o.ours = append(o.ours, n.Name)
 		}
+	}
+	if o.labels.Owner() == p.owner {
+		kind := o.labels.ResourceKind()
+		o.foreign = kind != "" && kind != externaldns.ResourceService
 	}
 	return o
 }
 
-// owns reports whether this owner owns the record set at k (which exists).
-func (m *Mirror) owns(z *zoneState, k rrKey) bool {
-	return z.get(k.name, k.typ) != nil && m.ownerOf(z, k).owner == m.reg.owner
+// owns reports whether this owner owns the record set at k (which exists)
+// as a Service's.
+func (p planner) owns(z *zoneState, k rrKey) bool {
+	cur := z.get(k.name, k.typ)
+	if cur == nil {
+		return false
+	}
+	o := p.ownerOf(z, k, isAlias(cur))
+	return o.labels.Owner() == p.owner && !o.foreign
 }
 
-// txtShared reports whether the ownership TXT name of k also belongs to
-// another record (a wildcard and the label replacing its '*') that exists or
-// is wanted: that TXT is not an orphan.
-func (m *Mirror) txtShared(z *zoneState, k rrKey, want map[rrKey]*desired) bool {
-	for _, rk := range m.reg.recordsOf(m.reg.txtName(k.name, k.typ), k.typ) {
+// txtShared reports whether the ownership TXT name txt of k also belongs
+// to another record (a wildcard and the label replacing its '*') that
+// exists or is wanted: that TXT is not an orphan.
+func (p planner) txtShared(z *zoneState, k rrKey, txt string, want map[rrKey]*desired) bool {
+	for _, r := range p.naming.RecordsOf(txt, k.typ) {
+		rk := rrKey{r.Name, r.Type}
 		if rk != k && (z.get(rk.name, rk.typ) != nil || want[rk] != nil) {
 			return true
 		}
@@ -258,124 +229,122 @@ func (m *Mirror) txtShared(z *zoneState, k rrKey, want map[rrKey]*desired) bool 
 	return false
 }
 
-// planKey returns the changes that take the record set k from what the view
-// holds to want (nil: the source holds nothing there), under the policy and
-// the ownership rules, or nil when nothing is to be done.
-func (m *Mirror) planKey(z *zoneState, k rrKey, want *desired) *unit {
+// planKey returns the changes that take the record set k from what the
+// view holds to want[k] (nil: the table holds nothing there) under the
+// ownership rules, as policy sync would; plan filters them by policy.
+func (p planner) planKey(z *zoneState, k rrKey, want map[rrKey]*desired) (*unit, *problem) {
+	w := want[k]
 	cur := z.get(k.name, k.typ)
-	txt := m.reg.txtName(k.name, k.typ)
-	own := m.ownerOf(z, k)
-	ours := own.owner == m.reg.owner
-	u := &unit{key: k, want: want}
+	own := p.ownerOf(z, k, isAlias(cur) || w.alias())
+	ours := own.labels.Owner() == p.owner
+	conflict := func(format string, args ...any) (*unit, *problem) {
+		return nil, &problem{k, "conflict", fmt.Sprintf("%s %s: "+format, append([]any{k.name, k.typ}, args...)...)}
+	}
 
-	if want == nil {
+	if w == nil {
+		u := &unit{key: k, op: opDelete}
 		switch {
+		case cur != nil && ours && own.foreign:
+			return nil, &problem{k, "", fmt.Sprintf("%s %s is owned by %s, which this plugin does not publish; left alone", k.name, k.typ, own.labels[externaldns.LabelResource])}
 		case cur != nil && ours:
-			if m.cfg.Policy != PolicySync {
-				m.report(z, k, "", fmt.Sprintf("%s %s is no longer in the table; kept because policy is %s", k.name, k.typ, m.cfg.Policy))
-				return nil
-			}
-			u.changes = append(u.changes, types.Change{Action: types.ChangeActionDelete, ResourceRecordSet: cur})
+			u.add(types.ChangeActionDelete, cur)
 			for _, n := range own.ours {
-				if rs := z.get(n, "TXT"); rs != nil {
-					u.changes = append(u.changes, types.Change{Action: types.ChangeActionDelete, ResourceRecordSet: rs})
+				if rs := z.get(n, "TXT"); rs != nil && !p.txtShared(z, k, n, want) {
+					u.add(types.ChangeActionDelete, rs)
 				}
 			}
-		case cur == nil && m.cfg.Policy == PolicySync && !m.txtShared(z, k, nil):
-			// An ownership TXT of ours without its record: remove it.
-			if labels, _ := z.heritageLabels(txt); labels != nil && labels[ownerLabel] == m.reg.owner {
-				u.changes = append(u.changes, types.Change{Action: types.ChangeActionDelete, ResourceRecordSet: z.get(txt, "TXT")})
+		case cur == nil:
+			// Ownership TXT records of ours without their record.
+			for _, n := range p.naming.OwnershipNames(k.name, k.typ, k.typ == "A") {
+				labels, _ := z.heritageLabels(n.Name)
+				if n.Name == p.naming.TXTName(k.name, "CNAME") && z.get(k.name, "CNAME") != nil {
+					continue // the TXT of a CNAME record of ours (ExternalDNS writes those too)
+				}
+				if n.Written && labels.Owner() == p.owner && !foreignKind(labels) && !p.txtShared(z, k, n.Name, want) {
+					u.add(types.ChangeActionDelete, z.get(n.Name, "TXT"))
+				}
 			}
 		}
-		delete(z.reported, k)
-		if len(u.changes) == 0 {
-			return nil
-		}
-		return u
+		return u, nil
 	}
 
-	if !z.contains(txt) {
-		m.report(z, k, "txt_outside_zone", fmt.Sprintf("%s %s: its ownership TXT %s falls outside zone %s (set txt-prefix, e.g. \"%s.\")", k.name, k.typ, txt, z.name, recordTemplate))
-		return nil
-	}
-	txtLabels, txtPresent := z.heritageLabels(txt)
-	newTXT := types.ResourceRecordSet{
-		Name:            aws.String(txt),
-		Type:            types.RRTypeTxt,
-		TTL:             aws.Int64(txtTTL),
-		ResourceRecords: []types.ResourceRecord{{Value: aws.String(m.reg.value(want.resource))}},
-	}
-	// ensureTXT adds the change that makes the ownership TXT ours and
-	// current, if one is needed and allowed.
-	ensureTXT := func() {
-		switch {
-		case !txtPresent:
-			u.changes = append(u.changes, types.Change{Action: types.ChangeActionCreate, ResourceRecordSet: &newTXT})
-		case txtLabels[ownerLabel] != m.reg.owner || txtLabels[resourceLabel] != want.resource:
-			if m.cfg.Policy != PolicyCreateOnly {
-				u.changes = append(u.changes, types.Change{Action: types.ChangeActionUpsert, ResourceRecordSet: &newTXT})
-			}
+	// The ownership TXT records to write: every name ExternalDNS's
+	// generations read for this record.
+	var txts []string
+	for _, n := range p.naming.OwnershipNames(k.name, k.typ, w.alias()) {
+		if !n.Written {
+			continue
 		}
+		if !z.contains(n.Name) {
+			return nil, &problem{k, "txt_outside_zone", fmt.Sprintf("%s %s: its ownership TXT %s falls outside zone %s (set txt-prefix, e.g. \"%s.\")", k.name, k.typ, n.Name, z.name, externaldns.RecordTypeTemplate)}
+		}
+		if labels, present := z.heritageLabels(n.Name); present && labels == nil {
+			return conflict("%s holds a TXT record that is not an ownership record; not %s", n.Name, map[bool]string{true: "taking the name", false: "updating"}[cur == nil])
+		}
+		txts = append(txts, n.Name)
 	}
-
+	value := quoteTXT(externaldns.Labels{externaldns.LabelOwner: p.owner, externaldns.LabelResource: w.resource}.String())
+	u := &unit{key: k, op: opUpdate, want: w}
 	if cur == nil {
 		switch {
 		case z.routed[k]:
-			m.report(z, k, "conflict", fmt.Sprintf("%s %s: a record set with a routing policy exists there; not taking the name", k.name, k.typ))
-			return nil
+			return conflict("a record set with a routing policy exists there; not taking the name")
 		case z.get(k.name, "CNAME") != nil:
-			m.report(z, k, "conflict", fmt.Sprintf("%s %s: a CNAME exists there; not taking the name", k.name, k.typ))
-			return nil
-		case own.claimed && !ours:
-			m.report(z, k, "conflict", fmt.Sprintf("%s %s: the name is owned by %q; not taking it", k.name, k.typ, own.owner))
-			return nil
-		case txtPresent && txtLabels == nil:
-			m.report(z, k, "conflict", fmt.Sprintf("%s %s: %s holds a TXT record that is not an ownership record; not taking the name", k.name, k.typ, txt))
-			return nil
+			return conflict("a CNAME exists there; not taking the name")
+		case own.claimed() && !ours:
+			return conflict("the name is owned by %q; not taking it", own.labels.Owner())
+		case own.foreign:
+			return conflict("the name is owned by %s, which this plugin does not publish; not taking it", own.labels[externaldns.LabelResource])
 		}
-		u.changes = append(u.changes, types.Change{Action: types.ChangeActionCreate, ResourceRecordSet: &want.rs})
-		ensureTXT()
-		delete(z.reported, k)
-		return u
-	}
-
-	if !ours {
-		who := "no one (no ownership TXT)"
-		if own.claimed {
-			who = fmt.Sprintf("%q", own.owner)
-		}
-		m.report(z, k, "conflict", fmt.Sprintf("%s %s exists in Route 53 and is owned by %s; not updating it", k.name, k.typ, who))
-		return nil
-	}
-	if txtPresent && txtLabels == nil {
-		// Owned through a legacy TXT, but the current-format name holds
-		// someone else's TXT: leave it alone rather than overwrite it.
-		m.report(z, k, "conflict", fmt.Sprintf("%s %s: %s holds a TXT record that is not an ownership record; not updating", k.name, k.typ, txt))
-		return nil
-	}
-	kept := false
-	if !sameRecord(cur, &want.rs) {
+		u.op = opCreate
+		u.add(types.ChangeActionCreate, &w.rs)
+	} else {
 		switch {
-		case m.cfg.Policy == PolicyCreateOnly:
-			m.report(z, k, "", fmt.Sprintf("%s %s differs from the table; not updated because policy is create-only", k.name, k.typ))
-			kept = true
-		case isAlias(cur) != isAlias(&want.rs):
+		case !ours && own.claimed():
+			return conflict("exists in Route 53 and is owned by %q; not updating it", own.labels.Owner())
+		case !ours:
+			return conflict("exists in Route 53 and is owned by no one (no ownership TXT); not updating it")
+		case own.foreign:
+			return conflict("exists in Route 53 and is owned by %s, which this plugin does not publish; not updating it", own.labels[externaldns.LabelResource])
+		case sameRecord(cur, &w.rs):
+		case isAlias(cur) != w.alias():
 			// Between ALIAS and plain records: replace, in one transaction.
-			u.changes = append(u.changes,
-				types.Change{Action: types.ChangeActionDelete, ResourceRecordSet: cur},
-				types.Change{Action: types.ChangeActionCreate, ResourceRecordSet: &want.rs})
+			u.add(types.ChangeActionDelete, cur)
+			u.add(types.ChangeActionCreate, &w.rs)
 		default:
-			u.changes = append(u.changes, types.Change{Action: types.ChangeActionUpsert, ResourceRecordSet: &want.rs})
+			u.add(types.ChangeActionUpsert, &w.rs)
 		}
 	}
-	ensureTXT()
-	if !kept {
-		delete(z.reported, k)
+	for _, n := range txts {
+		labels, present := z.heritageLabels(n)
+		rs := &types.ResourceRecordSet{Name: aws.String(n), Type: types.RRTypeTxt, TTL: aws.Int64(txtTTL), ResourceRecords: []types.ResourceRecord{{Value: aws.String(value)}}}
+		switch {
+		case !present:
+			u.add(types.ChangeActionCreate, rs)
+		case labels.Owner() != p.owner || labels[externaldns.LabelResource] != w.resource:
+			u.add(types.ChangeActionUpsert, rs)
+		}
 	}
-	if len(u.changes) == 0 {
-		return nil
-	}
-	return u
+	return u, nil
+}
+
+// foreignKind reports whether labels name a resource kind the plugin does
+// not publish.
+func foreignKind(l externaldns.Labels) bool {
+	kind := l.ResourceKind()
+	return kind != "" && kind != externaldns.ResourceService
+}
+
+// sortedKeys returns keys sorted by name, then type.
+func sortedKeys(keys []rrKey) []rrKey {
+	out := slices.Clone(keys)
+	slices.SortFunc(out, func(a, b rrKey) int {
+		if c := strings.Compare(a.name, b.name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.typ, b.typ)
+	})
+	return slices.Compact(out)
 }
 
 // describe renders a change for the log.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/table"
 	"github.com/clusterzone/clusterzone/test/harness"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -26,22 +27,19 @@ func TestMirrorConvergesThroughFaults(t *testing.T) {
 	proxy.FailNext(changeCall, harness.OutcomeThrottled, harness.OutcomePriorRequestNotComplete, harness.OutcomeServerError)
 	proxy.SetFaults(0.2, 0.1)
 
-	var eps []Endpoint
+	src := newTestTable("example.org.")
 	want := map[rrKey][]string{{zone, "SOA"}: nil, {zone, "NS"}: nil}
 	for i := range 1000 {
 		name := fmt.Sprintf("svc-%04d.t4.example.org.", i)
 		res := fmt.Sprintf("service/ns-%d/svc-%04d", i%10, i)
 		v4 := fmt.Sprintf("10.4.%d.%d", i/250, i%250+1)
 		v6 := fmt.Sprintf("2001:db8:4::%x", i+1)
-		eps = append(eps,
-			Endpoint{Name: name, Type: "A", TTL: 60, Targets: []string{v4}, Resource: res},
-			Endpoint{Name: name, Type: "AAAA", TTL: 60, Targets: []string{v6}, Resource: res})
+		src.set(strings.TrimPrefix(res, "service/"), lbSet(name, 60, v4, v6))
 		want[rrKey{name, "A"}] = []string{v4}
 		want[rrKey{name, "AAAA"}] = []string{v6}
 		want[rrKey{"a-" + name, "TXT"}] = []string{ownerTXT(res)}
 		want[rrKey{"aaaa-" + name, "TXT"}] = []string{ownerTXT(res)}
 	}
-	src := newFakeSource(eps...)
 	cfg := testConfig(zone, id, proxy.URL, PolicySync)
 	cfg.RateLimit = DefaultRateLimit // Route 53's five requests per second
 	m := New(cfg, src, newTestClient(t, proxy.URL))
@@ -90,7 +88,8 @@ func TestMirrorConvergesThroughFaults(t *testing.T) {
 	changeOne := func(i int, v4 string) {
 		t.Helper()
 		name := fmt.Sprintf("svc-%04d.t4.example.org.", i)
-		src.set(Endpoint{Name: name, Type: "A", TTL: 60, Targets: []string{v4}, Resource: fmt.Sprintf("service/ns-%d/svc-%04d", i%10, i)})
+		v6 := fmt.Sprintf("2001:db8:4::%x", i+1)
+		src.set(fmt.Sprintf("ns-%d/svc-%04d", i%10, i), lbSet(name, 60, v4, v6))
 		m.Changed([]string{name})
 		harness.WaitFor(t, 30*time.Second, "the changed name in Route 53", func() bool {
 			rs, err := direct.ListResourceRecordSets(context.Background(), &route53.ListResourceRecordSetsInput{
@@ -133,17 +132,20 @@ func TestMirrorSplitsRejectedBatch(t *testing.T) {
 	const zone = "t5.example.org."
 	_, direct, id, proxy := newProxiedZone(t, zone)
 
-	src := newFakeSource()
+	src := newTestTable("example.org.")
 	want := map[rrKey][]string{{zone, "SOA"}: nil, {zone, "NS"}: nil}
+	var oks []table.RecordSet
 	for i := range 40 {
 		name := fmt.Sprintf("ok-%02d.t5.example.org.", i)
 		v := fmt.Sprintf("10.5.0.%d", i+1)
-		src.set(Endpoint{Name: name, Type: "A", Targets: []string{v}, Resource: "service/default/ok"})
+		oks = append(oks, lbSet(name, 0, v))
 		want[rrKey{name, "A"}] = []string{v}
 		want[rrKey{"a-" + name, "TXT"}] = []string{ownerTXT("service/default/ok")}
 	}
-	// Route 53 (and moto) reject a name with a space.
-	src.set(Endpoint{Name: "bad name.t5.example.org.", Type: "A", Targets: []string{"10.5.1.1"}, Resource: "service/default/bad"})
+	src.set("default/ok", oks...)
+	// Route 53 (and moto) reject a name with a control character.
+	const bad = "bad\tname.t5.example.org."
+	src.set("default/bad", lbSet(bad, 0, "10.5.1.1"))
 
 	cfg := testConfig(zone, id, proxy.URL, PolicySync)
 	m := New(cfg, src, newTestClient(t, proxy.URL))
@@ -163,7 +165,7 @@ func TestMirrorSplitsRejectedBatch(t *testing.T) {
 	// The bad record, unchanged, is not sent again on the next event.
 	proxy.reset()
 	since = time.Now()
-	m.Changed([]string{"bad name.t5.example.org."})
+	m.Changed([]string{bad})
 	harness.WaitFor(t, 10*time.Second, "the event sync", syncedSince(zone, since))
 	if seen, _ := proxy.counts(changeCall); seen != 0 {
 		t.Errorf("the rejected record was sent again (%d calls)", seen)
@@ -178,7 +180,7 @@ func TestMirrorSplitsRejectedBatch(t *testing.T) {
 	proxy.reset()
 	conflicts := metricValue(errorsCount.WithLabelValues("conflict"))
 	since = time.Now()
-	src.set(Endpoint{Name: "late.t5.example.org.", Type: "A", TTL: 300, Targets: []string{"10.5.2.1"}, Resource: "service/default/late"})
+	src.set("default/late", lbSet("late.t5.example.org.", 0, "10.5.2.1"))
 	m.Changed([]string{"late.t5.example.org."})
 	harness.WaitFor(t, 10*time.Second, "the event sync", syncedSince(zone, since))
 	stop()
@@ -201,15 +203,17 @@ func TestMirrorLostAnswers(t *testing.T) {
 	proxy.FailNext(changeCall, harness.OutcomeLostReply) // the first for sure
 	proxy.SetLostReplies(0.5)
 
-	src := newFakeSource()
+	src := newTestTable("example.org.")
 	want := map[rrKey][]string{{zone, "SOA"}: nil, {zone, "NS"}: nil}
+	var sets []table.RecordSet
 	for i := range 300 {
 		name := fmt.Sprintf("n-%03d.t6.example.org.", i)
 		v := fmt.Sprintf("10.6.%d.%d", i/200, i%200+1)
-		src.set(Endpoint{Name: name, Type: "A", Targets: []string{v}, Resource: "service/default/n"})
+		sets = append(sets, lbSet(name, 0, v))
 		want[rrKey{name, "A"}] = []string{v}
 		want[rrKey{"a-" + name, "TXT"}] = []string{ownerTXT("service/default/n")}
 	}
+	src.set("default/n", sets...)
 	cfg := testConfig(zone, id, proxy.URL, PolicySync)
 	m := New(cfg, src, newTestClient(t, proxy.URL))
 	since := time.Now()

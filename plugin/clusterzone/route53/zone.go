@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/externaldns"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/route53/types"
 )
@@ -18,6 +20,9 @@ type rrKey struct{ name, typ string }
 type zoneState struct {
 	name string // zone FQDN
 	id   string // hosted zone id
+	// private is set for a private hosted zone; twin for a private one
+	// beside a public hosted zone of the same name (split horizon).
+	private, twin bool
 
 	loaded bool
 	sets   map[string]map[string]types.ResourceRecordSet // name -> type -> record set (no SetIdentifier)
@@ -32,8 +37,17 @@ type zoneState struct {
 	rejected map[rrKey]string
 }
 
-func newZoneState(name, id string) *zoneState {
-	return &zoneState{name: name, id: id, reported: map[rrKey]string{}, rejected: map[rrKey]string{}}
+func newZoneState(name, id string, private bool) *zoneState {
+	return &zoneState{name: name, id: id, private: private, reported: map[rrKey]string{}, rejected: map[rrKey]string{}}
+}
+
+// label names the zone in metrics and logs: its name, and "private" for
+// the private one of twins.
+func (z *zoneState) label() string {
+	if z.twin {
+		return z.name + " private"
+	}
+	return z.name
 }
 
 // reset drops the view; the next sync starts with a full listing.
@@ -136,10 +150,10 @@ func (z *zoneState) txtValues(name string) []string {
 // heritageLabels returns the labels of the first ExternalDNS registry value
 // of the TXT record set at name. present reports whether a TXT record set
 // exists there at all.
-func (z *zoneState) heritageLabels(name string) (labels map[string]string, present bool) {
+func (z *zoneState) heritageLabels(name string) (labels externaldns.Labels, present bool) {
 	vals := z.txtValues(name)
 	for _, v := range vals {
-		if l, ok := parseLabels(v); ok {
+		if l, ok := externaldns.ParseLabels(txtText(v)); ok {
 			return l, true
 		}
 	}

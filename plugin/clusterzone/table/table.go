@@ -802,6 +802,22 @@ func (t *Table) Entries(zone string, v View) []*Entry {
 	return out
 }
 
+// EntriesUnder returns the winning entries in view v at domain (a
+// lower-case FQDN) or below it, in whichever zone, sorted by name: what a
+// Route 53 hosted zone of that name can hold.
+func (t *Table) EntriesUnder(domain string, v View) []*Entry {
+	t.mu.RLock()
+	out := make([]*Entry, 0, len(t.names))
+	for name, n := range t.names {
+		if e := n.entry(v); e != nil && isSubDomain(domain, name) {
+			out = append(out, e)
+		}
+	}
+	t.mu.RUnlock()
+	sortEntries(out)
+	return out
+}
+
 // entriesLocked returns the winning entries of zone in view v, unsorted.
 // t.mu is held.
 func (t *Table) entriesLocked(zone string, v View) []*Entry {

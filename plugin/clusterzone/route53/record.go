@@ -1,0 +1,117 @@
+package route53
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/externaldns"
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/table"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/route53/types"
+)
+
+// Source is the plugin's record table (*table.Table) as the mirror reads
+// it.
+type Source interface {
+	// EntriesUnder returns what the table publishes in view v at domain or
+	// below it, for the full reconcile of a hosted zone of that name.
+	EntriesUnder(domain string, v table.View) []*table.Entry
+	// EntriesAt returns what the table publishes in view v at exactly
+	// these names; a name with nothing returns nothing (it was deleted).
+	EntriesAt(names []string, v table.View) []*table.Entry
+}
+
+// sourced is an entry of the table and the view whose addresses a hosted
+// zone gets from it.
+type sourced struct {
+	e *table.Entry
+	v table.View
+}
+
+// desired is a record set the table wants in a hosted zone, built once from
+// the table's entry.
+type desired struct {
+	rs types.ResourceRecordSet
+	// resource is the ownership TXT's resource label ("service/ns/name").
+	resource string
+}
+
+// alias reports whether d is an ALIAS record.
+func (d *desired) alias() bool { return d != nil && d.rs.AliasTarget != nil }
+
+// recordBuilder turns the table's entries into the record sets of one
+// hosted zone: pure.
+type recordBuilder struct {
+	// ttl is the TTL of entries without a ttl annotation.
+	ttl int64
+	// internalOK lets names whose addresses are a ClusterIP Service's
+	// ClusterIPs in (a private hosted zone, or publish-internal-services).
+	internalOK           bool
+	evaluateTargetHealth bool
+}
+
+// build returns the record sets of entries, and the problems of those
+// kept out.
+func (b recordBuilder) build(entries []sourced) (want map[rrKey]*desired, problems []problem) {
+	want = map[rrKey]*desired{}
+	for _, s := range entries {
+		set := &s.e.Set
+		if set.ClusterIPOnly && s.v == table.External && !b.internalOK {
+			for _, t := range []string{"A", "AAAA"} {
+				problems = append(problems, problem{rrKey{set.Name, t}, "", fmt.Sprintf(
+					"%s: its addresses are the ClusterIPs of a ClusterIP Service; not written to the public hosted zone (publish-internal-services writes them)", set.Name)})
+			}
+			continue
+		}
+		resource := externaldns.ServiceResource(s.e.Owner.Key)
+		if s.v == table.External {
+			if host, id := loadBalancer(set.Aliases); host != "" {
+				target := &types.AliasTarget{DNSName: aws.String(host), HostedZoneId: aws.String(id), EvaluateTargetHealth: b.evaluateTargetHealth}
+				want[rrKey{set.Name, "A"}] = &desired{rs: types.ResourceRecordSet{Name: aws.String(set.Name), Type: types.RRTypeA, AliasTarget: target}, resource: resource}
+				if set.DualStack || hasIPv6(set.External) {
+					want[rrKey{set.Name, "AAAA"}] = &desired{rs: types.ResourceRecordSet{Name: aws.String(set.Name), Type: types.RRTypeAaaa, AliasTarget: target}, resource: resource}
+				}
+				continue
+			}
+		}
+		addrs := set.External
+		if s.v == table.Internal {
+			addrs = set.Internal
+		}
+		ttl := b.ttl
+		if set.TTLSet {
+			ttl = int64(set.TTL)
+		}
+		var v4, v6 []types.ResourceRecord
+		for _, ip := range addrs {
+			rr := types.ResourceRecord{Value: aws.String(ip.String())}
+			if ip.Is4() {
+				v4 = append(v4, rr)
+			} else {
+				v6 = append(v6, rr)
+			}
+		}
+		for _, r := range []struct {
+			typ types.RRType
+			rrs []types.ResourceRecord
+		}{{types.RRTypeA, v4}, {types.RRTypeAaaa, v6}} {
+			if len(r.rrs) > 0 {
+				want[rrKey{set.Name, string(r.typ)}] = &desired{
+					rs:       types.ResourceRecordSet{Name: aws.String(set.Name), Type: r.typ, TTL: aws.Int64(ttl), ResourceRecords: r.rrs},
+					resource: resource,
+				}
+			}
+		}
+	}
+	return want, problems
+}
+
+func hasIPv6(addrs []netip.Addr) bool {
+	for _, ip := range addrs {
+		if ip.Is6() {
+			return true
+		}
+	}
+	return false
+}
