@@ -604,7 +604,7 @@ func TestFaultCoreDNSRestart(t *testing.T) {
 		"*.apps.example.org. A 192.0.2.12", "*.apps.example.org. AAAA 2001:db8::12",
 		txt("a-*.apps.example.org.", ns, "apps"), txt("aaaa-*.apps.example.org.", ns, "apps"),
 		"nlb.example.org. A ALIAS Z26RNL4JYFTOTI " + host, "nlb.example.org. AAAA ALIAS Z26RNL4JYFTOTI " + host,
-		txt("a-nlb.example.org.", ns, "nlb"), txt("aaaa-nlb.example.org.", ns, "nlb"),
+		txt("a-nlb.example.org.", ns, "nlb"), txt("cname-nlb.example.org.", ns, "nlb"), txt("aaaa-nlb.example.org.", ns, "nlb"),
 	}
 	expectZone(t, r53, zoneID, 60*time.Second, want...)
 	// A burst of changes right before the first restart. With the serial

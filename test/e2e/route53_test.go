@@ -163,7 +163,8 @@ func TestRoute53Mirror(t *testing.T) {
 			"web.example.org. A 192.0.2.11", "web.example.org. AAAA 2001:db8::11",
 			txt("a-web.example.org.", ns, "web"), txt("aaaa-web.example.org.", ns, "web"),
 			"nlb.example.org. A ALIAS Z26RNL4JYFTOTI "+host, "nlb.example.org. AAAA ALIAS Z26RNL4JYFTOTI "+host,
-			txt("a-nlb.example.org.", ns, "nlb"), txt("aaaa-nlb.example.org.", ns, "nlb"))
+			// cname-: the name ExternalDNS up to v0.21 reads for an ALIAS A record.
+			txt("a-nlb.example.org.", ns, "nlb"), txt("cname-nlb.example.org.", ns, "nlb"), txt("aaaa-nlb.example.org.", ns, "nlb"))
 	})
 
 	t.Run("deleted under sync: removed", func(t *testing.T) {
@@ -238,8 +239,10 @@ func ownerTXTRecord(name, owner, resource string) types.ResourceRecordSet {
 		ResourceRecords: []types.ResourceRecord{{Value: aws.String(v)}}}
 }
 
+// addressRecord is an A or AAAA record as ExternalDNS writes it for a
+// Service without a ttl annotation: TTL 300.
 func addressRecord(name string, typ types.RRType, value string) types.ResourceRecordSet {
-	return types.ResourceRecordSet{Name: aws.String(name), Type: typ, TTL: aws.Int64(60),
+	return types.ResourceRecordSet{Name: aws.String(name), Type: typ, TTL: aws.Int64(300),
 		ResourceRecords: []types.ResourceRecord{{Value: aws.String(value)}}}
 }
 

@@ -22,7 +22,7 @@ var (
 		Namespace: plugin.Namespace,
 		Subsystem: subsystem,
 		Name:      "route53_errors_total",
-		Help:      "Counter of Route 53 mirror errors by kind (throttled, server_error, request, list, change, invalid_change, conflict, alias_zone, invalid_endpoint, txt_outside_zone).",
+		Help:      "Counter of Route 53 mirror errors by kind (throttled, server_error, request, list, change, invalid_change, conflict, txt_outside_zone).",
 	}, []string{"kind"})
 
 	// lastSync is the time of the last successful sync per zone.

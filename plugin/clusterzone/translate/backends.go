@@ -525,4 +525,3 @@ func validLabel(s string) bool {
 	return true
 }
 
-func slicesClone[T any](s []T) []T { return append([]T(nil), s...) }
