@@ -524,4 +524,3 @@ func validLabel(s string) bool {
 	}
 	return true
 }
-
