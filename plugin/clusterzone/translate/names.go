@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -19,6 +20,11 @@ func hostname(s string) (string, bool) {
 		return "", false
 	}
 	labels := strings.Split(strings.TrimSuffix(s, "."), ".")
+	if allDigits(labels[len(labels)-1]) {
+		// No top-level domain is all digits (RFC 3696 section 2): this is a
+		// mistyped address ("999.1.1.1", "1.2.3.4.5"), not a name.
+		return "", false
+	}
 	for i, l := range labels {
 		if i == 0 && l == "*" && len(labels) > 1 {
 			continue
@@ -71,4 +77,26 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+func allDigits(l string) bool {
+	for _, c := range l {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return l != ""
+}
+
+// maxQuoted is the most characters of a value quoted in a log line or an
+// Event.
+const maxQuoted = 100
+
+// quote quotes a value for a message, cut to maxQuoted characters with its
+// length said, so that a 60 KB annotation does not fill a log line.
+func quote(s string) string {
+	if len(s) <= maxQuoted {
+		return fmt.Sprintf("%q", s)
+	}
+	return fmt.Sprintf("%q... (%d characters)", s[:maxQuoted], len(s))
 }

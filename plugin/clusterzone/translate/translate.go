@@ -262,7 +262,7 @@ func Service(svc *corev1.Service, opts Options) Result {
 	if v, ok := ann.get(AnnotationTTL); ok {
 		t, err := ParseTTL(v)
 		if err != nil {
-			r.Problems = append(r.Problems, Problem{ReasonTTL, fmt.Sprintf("ttl %q: %v; using %d", v, err, ttl)})
+			r.Problems = append(r.Problems, Problem{ReasonTTL, fmt.Sprintf("ttl %s: %v; using %d", quote(v), err, ttl)})
 		} else {
 			ttl, ttlSet = t, true
 		}
@@ -373,12 +373,12 @@ func (r *Result) names(list []string, ns string, opts Options) []string {
 		name, ok := hostname(n)
 		switch {
 		case !ok:
-			r.Problems = append(r.Problems, Problem{ReasonHostname, fmt.Sprintf("hostname %q is not a valid DNS name", n)})
+			r.Problems = append(r.Problems, Problem{ReasonHostname, fmt.Sprintf("hostname %s is not a valid DNS name", quote(n))})
 		case !inZones(name, opts.Zones):
-			r.Problems = append(r.Problems, Problem{ReasonOutside, fmt.Sprintf("hostname %q is outside the zones %v", n, opts.Zones)})
+			r.Problems = append(r.Problems, Problem{ReasonOutside, fmt.Sprintf("hostname %s is outside the zones %v", quote(n), opts.Zones)})
 		default:
 			if a, ok := allowed(name, ns, opts.Allow); !ok {
-				r.Problems = append(r.Problems, Problem{ReasonNotAllowed, fmt.Sprintf("hostname %q: names under %s may only be published from namespaces %v", n, a.Suffix, a.Namespaces)})
+				r.Problems = append(r.Problems, Problem{ReasonNotAllowed, fmt.Sprintf("hostname %s: names under %s may only be published from namespaces %v", quote(n), a.Suffix, a.Namespaces)})
 				continue
 			}
 			out = append(out, name)
@@ -399,7 +399,7 @@ func (r *Result) targets(v string) Addrs {
 			a.Hostnames = append(a.Hostnames, h)
 			continue
 		}
-		r.Problems = append(r.Problems, Problem{ReasonTarget, fmt.Sprintf("target %q is neither an IP address nor a hostname", t)})
+		r.Problems = append(r.Problems, Problem{ReasonTarget, fmt.Sprintf("target %s is neither an IP address nor a hostname", quote(t))})
 	}
 	return a
 }
@@ -417,7 +417,7 @@ func (r *Result) externalName(svc *corev1.Service, opts Options) (Addrs, *table.
 	}
 	h, ok := hostname(v)
 	if !ok || strings.HasPrefix(h, "*.") {
-		r.Problems = append(r.Problems, Problem{ReasonExternalName, fmt.Sprintf("externalName %q is neither a hostname nor an IP address", svc.Spec.ExternalName)})
+		r.Problems = append(r.Problems, Problem{ReasonExternalName, fmt.Sprintf("externalName %s is neither a hostname nor an IP address", quote(svc.Spec.ExternalName))})
 		return Addrs{}, nil
 	}
 	if opts.ExternalNameCNAME {

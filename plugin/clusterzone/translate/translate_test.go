@@ -420,3 +420,47 @@ func TestMirrorFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestInvalidTargets: values shaped like IP addresses that are not are
+// invalid targets, reported, not hostnames sent to the resolver; long
+// values are cut in the message, with their length.
+func TestInvalidTargets(t *testing.T) {
+	long := strings.Repeat("a", 60000)
+	for _, tc := range []struct {
+		target    string
+		hostnames []string
+		ips       []netip.Addr
+		problem   string // "" for none
+	}{
+		{"999.1.1.1", nil, nil, `target "999.1.1.1" is neither an IP address nor a hostname`},
+		{"1.2.3.4.5", nil, nil, `target "1.2.3.4.5" is neither an IP address nor a hostname`},
+		{"10.0.0.256", nil, nil, `target "10.0.0.256" is neither`},
+		{"192.0.2.1", nil, ips("192.0.2.1"), ""},
+		{"lb.example.com", []string{"lb.example.com."}, nil, ""},
+		{"1.2.3.example.com", []string{"1.2.3.example.com."}, nil, ""},
+		{long + ".example.com", nil, nil, `target "` + strings.Repeat("a", 100) + `"... (60012 characters) is neither`},
+	} {
+		svc := lb("n", map[string]string{PrefixGA + "hostname": "a.example.org", PrefixGA + "target": tc.target})
+		r := Service(svc, opts)
+		var got Addrs
+		if len(r.Endpoints) > 0 {
+			got = r.Endpoints[0].External
+		}
+		if !reflect.DeepEqual(got.Hostnames, tc.hostnames) || !reflect.DeepEqual(got.IPs, tc.ips) {
+			t.Errorf("target %.20q: addresses %+v, want hostnames %v IPs %v", tc.target, got, tc.hostnames, tc.ips)
+		}
+		var msgs []string
+		for _, p := range r.Problems {
+			if p.Reason != ReasonTarget {
+				t.Errorf("target %.20q: problem reason %s, want %s", tc.target, p.Reason, ReasonTarget)
+			}
+			msgs = append(msgs, p.Message)
+		}
+		switch {
+		case tc.problem == "" && len(msgs) > 0:
+			t.Errorf("target %.20q: problems %v, want none", tc.target, msgs)
+		case tc.problem != "" && (len(msgs) != 1 || !strings.HasPrefix(msgs[0], tc.problem)):
+			t.Errorf("target %.20q: problems %.300q, want one starting %.300q", tc.target, msgs, tc.problem)
+		}
+	}
+}
