@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -37,13 +38,31 @@ type Source struct {
 	opts  translate.Options
 	sink  source.Sink
 	// OnError is told about files that cannot be read or parsed (their
-	// Services are kept as they were).
+	// Services are kept as they were), and about files that lost Services.
 	OnError func(err error)
 	// Debounce is how long to wait after a file event before reloading.
 	Debounce time.Duration
 
 	current Objects // what the last reload delivered
-	byFile  map[string]Objects
+	byFile  map[string]file
+	// from is the file each object of current came from ("KIND KEY").
+	from map[string]string
+	// parsed counts the files read and parsed, for tests: a reload parses
+	// only the files that changed.
+	parsed int
+}
+
+// file is what a manifest file held when it was last read, and the file
+// it was read from (a symlink's target: a ConfigMap volume swaps them).
+type file struct {
+	objs Objects
+	info os.FileInfo
+}
+
+// unchanged reports whether fi is the same file, unmodified, as f was read
+// from.
+func (f file) unchanged(fi os.FileInfo) bool {
+	return f.info != nil && os.SameFile(f.info, fi) && f.info.Size() == fi.Size() && f.info.ModTime().Equal(fi.ModTime())
 }
 
 // Objects are the objects of manifest files that the plugin reads.
@@ -56,7 +75,7 @@ type Objects struct {
 // New returns a source for paths (files or folders) that translates each
 // Service with opts and feeds sink.
 func New(paths []string, opts translate.Options, sink source.Sink) *Source {
-	return &Source{paths: paths, opts: opts, sink: sink, Debounce: 100 * time.Millisecond, OnError: func(error) {}, byFile: map[string]Objects{}}
+	return &Source{paths: paths, opts: opts, sink: sink, Debounce: 100 * time.Millisecond, OnError: func(error) {}, byFile: map[string]file{}}
 }
 
 // Load reads every manifest once, feeds the sink and marks it synced. An
@@ -79,17 +98,18 @@ func (s *Source) Run(ctx context.Context) error {
 		return err
 	}
 	defer w.Close()
-	watched := map[string]bool{}
+	// Each folder path and the folder holding each path: editors replace
+	// files, and a folder removed and created again is watched again when
+	// it reappears in its parent.
 	for _, p := range s.paths {
-		dir := p
+		dir := filepath.Clean(p)
 		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-			dir = filepath.Dir(p) // editors replace files: watch the folder
+			dir = filepath.Dir(dir)
+		} else if err := w.Add(dir); err != nil {
+			return err
 		}
-		if !watched[dir] {
-			if err := w.Add(dir); err != nil {
-				return err
-			}
-			watched[dir] = true
+		if err := w.Add(filepath.Dir(dir)); err != nil && filepath.Dir(dir) != dir {
+			return err
 		}
 	}
 	var timer <-chan time.Time
@@ -100,6 +120,11 @@ func (s *Source) Run(ctx context.Context) error {
 		case ev, ok := <-w.Events:
 			if !ok {
 				return nil
+			}
+			if s.isPath(ev.Name) && ev.Has(fsnotify.Create) {
+				if fi, err := os.Stat(ev.Name); err == nil && fi.IsDir() {
+					_ = w.Add(ev.Name) // a folder path created again
+				}
 			}
 			if s.relevant(ev.Name) {
 				timer = time.After(s.Debounce)
@@ -116,11 +141,26 @@ func (s *Source) Run(ctx context.Context) error {
 	}
 }
 
-// relevant reports whether a file event concerns one of the paths.
-func (s *Source) relevant(name string) bool {
+// isPath reports whether name is one of the paths.
+func (s *Source) isPath(name string) bool {
 	for _, p := range s.paths {
-		if name == p || filepath.Dir(name) == filepath.Clean(p) {
-			return isManifest(name) || name == p
+		if filepath.Clean(name) == filepath.Clean(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// relevant reports whether a file event concerns one of the paths: the
+// path itself, a manifest in a folder path, or the "..data" link a
+// Kubernetes ConfigMap volume swaps to update every file at once.
+func (s *Source) relevant(name string) bool {
+	if s.isPath(name) {
+		return true
+	}
+	for _, p := range s.paths {
+		if filepath.Dir(name) == filepath.Clean(p) {
+			return isManifest(name) || filepath.Base(name) == "..data"
 		}
 	}
 	return false
@@ -136,78 +176,161 @@ func isManifest(name string) bool {
 
 // reload reads every file and applies the difference.
 func (s *Source) reload() {
-	var all Objects
-	seen := map[string]bool{}
+	// seen is the file each object comes from ("KIND KEY" -> file).
+	seen := map[string]string{}
 	first := func(f, kind, key string) bool {
-		if seen[kind+" "+key] {
+		if _, dup := seen[kind+" "+key]; dup {
 			s.OnError(fmt.Errorf("%s: %s %s is defined twice; keeping the first", f, kind, key))
 			return false
 		}
-		seen[kind+" "+key] = true
+		seen[kind+" "+key] = f
 		return true
 	}
-	for _, f := range s.files() {
-		objs, err := ReadObjects(f)
-		if err != nil {
-			s.OnError(err)
-			objs = s.byFile[f] // keep what the file held before
-		} else {
-			s.byFile[f] = objs
+	files, kept := s.files()
+	present := make(map[string]bool, len(files))
+	for _, f := range files {
+		present[f] = true
+	}
+	for f := range s.byFile {
+		if !present[f] && !kept(f) {
+			if n := len(s.byFile[f].objs.Services); n > 0 {
+				s.OnError(fmt.Errorf("%s is gone: its %d Services are removed", f, n))
+			}
+			delete(s.byFile, f)
+		}
+	}
+	all := slices.Clone(files)
+	for f := range s.byFile {
+		if kept(f) && !present[f] {
+			all = append(all, f)
+		}
+	}
+	sort.Strings(all)
+	var objects Objects
+	fresh := map[string]bool{} // the files parsed now
+	for _, f := range all {
+		objs := s.byFile[f].objs
+		if !kept(f) {
+			before := s.parsed
+			objs = s.read(f)
+			fresh[f] = s.parsed != before
 		}
 		for _, svc := range objs.Services {
 			if first(f, "Service", svc.Namespace+"/"+svc.Name) {
-				all.Services = append(all.Services, svc)
+				objects.Services = append(objects.Services, svc)
 			}
 		}
 		for _, es := range objs.EndpointSlices {
 			if first(f, "EndpointSlice", es.Namespace+"/"+es.Name) {
-				all.EndpointSlices = append(all.EndpointSlices, es)
+				objects.EndpointSlices = append(objects.EndpointSlices, es)
 			}
 		}
 		for _, n := range objs.Nodes {
 			if first(f, "Node", n.Name) {
-				all.Nodes = append(all.Nodes, n)
+				objects.Nodes = append(objects.Nodes, n)
 			}
 		}
 	}
 	for _, svc := range s.current.Services {
-		if !seen["Service "+svc.Namespace+"/"+svc.Name] {
+		if _, ok := seen["Service "+svc.Namespace+"/"+svc.Name]; !ok {
 			s.sink.Delete(svc.Namespace + "/" + svc.Name)
 		}
 	}
 	for _, es := range s.current.EndpointSlices {
-		if !seen["EndpointSlice "+es.Namespace+"/"+es.Name] {
+		if _, ok := seen["EndpointSlice "+es.Namespace+"/"+es.Name]; !ok {
 			s.sink.DeleteEndpoints(es.Namespace + "/" + es.Name)
 		}
 	}
 	for _, n := range s.current.Nodes {
-		if !seen["Node "+n.Name] {
+		if _, ok := seen["Node "+n.Name]; !ok {
 			s.sink.DeleteNode(n.Name)
 		}
 	}
-	s.current = all
+	s.current = objects
+	// Only what comes from a file read now, or from another file than
+	// before, is upserted: one edited file among thousands costs one file.
+	changed := func(id string) bool {
+		f := seen[id]
+		was, ok := s.from[id]
+		return fresh[f] || !ok || was != f
+	}
 	// Nodes and slices first: a Service is then joined with them at once.
-	for _, n := range all.Nodes {
-		t := translate.FromNode(n)
-		s.sink.UpsertNode(&t)
+	for _, n := range objects.Nodes {
+		if changed("Node " + n.Name) {
+			t := translate.FromNode(n)
+			s.sink.UpsertNode(&t)
+		}
 	}
-	for _, es := range all.EndpointSlices {
-		t := translate.FromEndpointSlice(es)
-		s.sink.UpsertEndpoints(&t)
+	for _, es := range objects.EndpointSlices {
+		if changed("EndpointSlice " + es.Namespace + "/" + es.Name) {
+			t := translate.FromEndpointSlice(es)
+			s.sink.UpsertEndpoints(&t)
+		}
 	}
-	for _, svc := range all.Services {
-		res := translate.Service(svc, s.opts)
-		s.sink.Upsert(&res)
+	for _, svc := range objects.Services {
+		if changed("Service " + svc.Namespace + "/" + svc.Name) {
+			res := translate.Service(svc, s.opts)
+			s.sink.Upsert(&res)
+		}
 	}
+	s.from = seen
 }
 
-// files lists the manifest files under the paths, sorted.
-func (s *Source) files() []string {
+// read returns the objects of manifest file f: what it held when last
+// read if it has not changed, or if it cannot be read or parsed (reported).
+// A file that loses Services says so.
+func (s *Source) read(f string) Objects {
+	prev, had := s.byFile[f]
+	fi, err := os.Stat(f)
+	if err != nil {
+		s.OnError(err)
+		return prev.objs
+	}
+	if had && prev.unchanged(fi) {
+		return prev.objs
+	}
+	s.parsed++
+	objs, err := ReadObjects(f)
+	if err != nil {
+		s.OnError(err)
+		return prev.objs // keep what the file held before
+	}
+	s.byFile[f] = file{objs: objs, info: fi}
+	if lost := lostServices(prev.objs.Services, objs.Services); len(lost) > 0 {
+		what := "no longer holds"
+		if fi.Size() == 0 {
+			what = "is empty now; it no longer holds"
+		}
+		s.OnError(fmt.Errorf("%s %s %d Services, which are removed: %s", f, what, len(lost), strings.Join(lost, ", ")))
+	}
+	return objs
+}
+
+// lostServices returns the keys of the Services of was that now lacks.
+func lostServices(was, now []*corev1.Service) []string {
+	keep := map[string]bool{}
+	for _, svc := range now {
+		keep[svc.Namespace+"/"+svc.Name] = true
+	}
 	var out []string
+	for _, svc := range was {
+		if k := svc.Namespace + "/" + svc.Name; !keep[k] {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// files lists the manifest files under the paths, sorted. kept reports
+// whether a file read before lies under a path that cannot be read now
+// (a folder being replaced): its objects are kept until it is back.
+func (s *Source) files() (out []string, kept func(string) bool) {
+	var missing []string
 	for _, p := range s.paths {
 		fi, err := os.Stat(p)
 		if err != nil {
-			s.OnError(err)
+			s.OnError(fmt.Errorf("%v; keeping what it held", err))
+			missing = append(missing, filepath.Clean(p))
 			continue
 		}
 		if !fi.IsDir() {
@@ -216,17 +339,27 @@ func (s *Source) files() []string {
 		}
 		entries, err := os.ReadDir(p)
 		if err != nil {
-			s.OnError(err)
+			s.OnError(fmt.Errorf("%v; keeping what it held", err))
+			missing = append(missing, filepath.Clean(p))
 			continue
 		}
 		for _, e := range entries {
-			if !e.IsDir() && isManifest(e.Name()) {
+			// A ConfigMap volume's files are symlinks into "..data".
+			if (e.Type().IsRegular() || e.Type()&os.ModeSymlink != 0) && isManifest(e.Name()) {
 				out = append(out, filepath.Join(p, e.Name()))
 			}
 		}
 	}
 	sort.Strings(out)
-	return out
+	kept = func(f string) bool {
+		for _, m := range missing {
+			if f == m || filepath.Dir(f) == m {
+				return true
+			}
+		}
+		return false
+	}
+	return out, kept
 }
 
 // ReadObjects parses the Services, EndpointSlices and Nodes in a manifest
