@@ -143,6 +143,7 @@ func (s *shared) startSource(ctx context.Context, opts translate.Options, st *st
 			manifestErrors.Inc()
 			log.Errorf("manifests: %v", err)
 		}
+		src.OnWarning = func(msg string) { log.Warningf("manifests: %s", msg) }
 		if err := src.Load(); err != nil {
 			return nil, fmt.Errorf("manifests: %v", err)
 		}

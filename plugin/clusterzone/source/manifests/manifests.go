@@ -38,8 +38,11 @@ type Source struct {
 	opts  translate.Options
 	sink  source.Sink
 	// OnError is told about files that cannot be read or parsed (their
-	// Services are kept as they were), and about files that lost Services.
+	// Services are kept as they were).
 	OnError func(err error)
+	// OnWarning is told about files that lost Services: removed, emptied,
+	// or edited (a truncated file must not drop Services without a word).
+	OnWarning func(msg string)
 	// Debounce is how long to wait after a file event before reloading.
 	Debounce time.Duration
 
@@ -75,7 +78,7 @@ type Objects struct {
 // New returns a source for paths (files or folders) that translates each
 // Service with opts and feeds sink.
 func New(paths []string, opts translate.Options, sink source.Sink) *Source {
-	return &Source{paths: paths, opts: opts, sink: sink, Debounce: 100 * time.Millisecond, OnError: func(error) {}, byFile: map[string]file{}}
+	return &Source{paths: paths, opts: opts, sink: sink, Debounce: 100 * time.Millisecond, OnError: func(error) {}, OnWarning: func(string) {}, byFile: map[string]file{}}
 }
 
 // Load reads every manifest once, feeds the sink and marks it synced. An
@@ -194,7 +197,7 @@ func (s *Source) reload() {
 	for f := range s.byFile {
 		if !present[f] && !kept(f) {
 			if n := len(s.byFile[f].objs.Services); n > 0 {
-				s.OnError(fmt.Errorf("%s is gone: its %d Services are removed", f, n))
+				s.OnWarning(fmt.Sprintf("%s is gone: its %d Services are removed", f, n))
 			}
 			delete(s.byFile, f)
 		}
@@ -301,7 +304,7 @@ func (s *Source) read(f string) Objects {
 		if fi.Size() == 0 {
 			what = "is empty now; it no longer holds"
 		}
-		s.OnError(fmt.Errorf("%s %s %d Services, which are removed: %s", f, what, len(lost), strings.Join(lost, ", ")))
+		s.OnWarning(fmt.Sprintf("%s %s %d Services, which are removed: %s", f, what, len(lost), strings.Join(lost, ", ")))
 	}
 	return objs
 }

@@ -29,6 +29,7 @@ func watch(t *testing.T, path string) *watched {
 	w.src = New([]string{path}, opts, w.sink)
 	w.src.Debounce = 20 * time.Millisecond
 	w.src.OnError = func(err error) { w.mu.Lock(); w.errs = append(w.errs, err.Error()); w.mu.Unlock() }
+	w.src.OnWarning = func(msg string) { w.mu.Lock(); w.errs = append(w.errs, msg); w.mu.Unlock() }
 	if err := w.src.Load(); err != nil {
 		t.Fatal(err)
 	}
