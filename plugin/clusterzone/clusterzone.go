@@ -124,8 +124,30 @@ func (cz *Clusterzone) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dn
 	} else if qname == zone && qtype == dns.TypeNS {
 		m.Extra = cz.glue(zone)
 	}
+	if len(m.Answer) > 1 && !fit(state, m) {
+		log.Warningf("The answer for %s %s does not fit a DNS message (%d records): SERVFAIL; lower max-addresses", qname, dns.TypeToString[qtype], len(m.Answer))
+		return dns.RcodeServerFailure, nil
+	}
 	w.WriteMsg(m)
 	return dns.RcodeSuccess, nil
+}
+
+// fit makes a multi-record answer fit what the client takes, whole RRsets
+// or nothing (RFC 2181 section 9): compressed; over UDP, an answer still
+// larger than the client's buffer (EDNS, or bufsize) goes out empty with TC
+// set, and the client asks again over TCP; over TCP, one larger than a
+// message can hold does not fit (false).
+func fit(state request.Request, m *dns.Msg) bool {
+	m.Compress = true
+	if m.Len() <= state.Size() {
+		return true
+	}
+	if state.Proto() == "tcp" {
+		return false
+	}
+	m.Answer, m.Ns, m.Extra = nil, nil, nil
+	m.Truncated = true
+	return true
 }
 
 // lookup returns the answer records for qname/qtype and whether the name

@@ -154,6 +154,12 @@ func parse(c *caddy.Controller) (*Clusterzone, sharedConfig, error) {
 					return nil, cfg, err
 				}
 				cfg.translate.DefaultTTL = t
+			case "max-addresses":
+				n, err := oneUint(c, "max-addresses", 1, translate.LimitMaxAddresses)
+				if err != nil {
+					return nil, cfg, err
+				}
+				cfg.translate.MaxAddresses = int(n)
 			case "owner-id":
 				args := c.RemainingArgs()
 				if len(args) != 1 {

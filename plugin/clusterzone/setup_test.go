@@ -128,6 +128,8 @@ func TestParseErrors(t *testing.T) {
 		{"clusterzone {\n ttl 0\n}", "Testfile:2 - Error during parsing: ttl must be a whole number in 1..2147483647"},
 		{"clusterzone {\n ttl abc\n}", "ttl must be a whole number"},
 		{"clusterzone {\n ttl\n}", "Wrong argument count"},
+		{"clusterzone {\n max-addresses 0\n}", "Testfile:2 - Error during parsing: max-addresses must be a whole number in 1..1400"},
+		{"clusterzone {\n max-addresses 5000\n}", "max-addresses must be a whole number in 1..1400"},
 		{"clusterzone {\n manifests\n}", "Wrong argument count"},
 		{"clusterzone {\n kubeconfig\n}", "kubeconfig needs PATH [CONTEXT]"},
 		{"clusterzone {\n kubeconfig a b c\n}", "kubeconfig needs PATH [CONTEXT]"},

@@ -23,6 +23,8 @@ type Backed struct {
 	// Services, internal-hostname).
 	Names []string
 	TTL   uint32
+	// MaxAddresses is Options.MaxAddresses (0: DefaultMaxAddresses).
+	MaxAddresses int
 	// TTLSet is set when TTL comes from the ttl annotation.
 	TTLSet bool
 	// Service is the Service's name (NodePort SRV record names).
@@ -76,7 +78,7 @@ func backedHeadless(svc *corev1.Service, ann annotations, names []string, ttl ui
 	}
 	et, _ := ann.get(AnnotationEndpointsType)
 	return &Backed{
-		Kind: table.KindHeadless, Names: names, TTL: ttl, Service: svc.Name,
+		Kind: table.KindHeadless, Names: names, TTL: ttl, Service: svc.Name, MaxAddresses: opts.MaxAddresses,
 		HostAddrs:    et == EndpointsTypeHostIP || opts.PublishHostIP && et != EndpointsTypeNodeExternalIP,
 		NodeExternal: et == EndpointsTypeNodeExternalIP,
 		NotReady:     svc.Spec.PublishNotReadyAddresses || opts.AlwaysPublishNotReady,
@@ -90,7 +92,7 @@ func backedNodePort(svc *corev1.Service, ann annotations, names []string, ttl ui
 	}
 	access, _ := ann.get(AnnotationAccess)
 	b := &Backed{
-		Kind: table.KindNodePort, Names: names, TTL: ttl, Service: svc.Name,
+		Kind: table.KindNodePort, Names: names, TTL: ttl, Service: svc.Name, MaxAddresses: opts.MaxAddresses,
 		Access:       strings.TrimSpace(access),
 		Local:        svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal,
 		InternalIPv6: opts.ExposeInternalIPv6,
@@ -476,27 +478,10 @@ func (j *joiner) endpoints() []Endpoint {
 
 // capped keeps at most MaxAddresses addresses of each family (the lowest).
 func (j *joiner) capped(name string, ips []netip.Addr) []netip.Addr {
-	v4 := 0
-	for _, ip := range ips {
-		if ip.Is4() {
-			v4++
-		}
-	}
-	v6 := len(ips) - v4
-	if v4 <= MaxAddresses && v6 <= MaxAddresses {
-		return ips
-	}
-	j.problem(ReasonTooMany, "name %s has %d IPv4 and %d IPv6 addresses; publishing the lowest %d of each family", name, v4, v6, MaxAddresses)
-	out := make([]netip.Addr, 0, 2*MaxAddresses)
-	n4, n6 := 0, 0
-	for _, ip := range ips {
-		if ip.Is4() && n4 < MaxAddresses {
-			out = append(out, ip)
-			n4++
-		} else if !ip.Is4() && n6 < MaxAddresses {
-			out = append(out, ip)
-			n6++
-		}
+	max := Options{MaxAddresses: j.b.MaxAddresses}.maxAddresses()
+	out, v4, v6, capped := capAddrs(ips, max)
+	if capped {
+		j.problem(ReasonTooMany, "name %s has %d IPv4 and %d IPv6 addresses; publishing the lowest %d of each family (max-addresses)", name, v4, v6, max)
 	}
 	return out
 }

@@ -122,13 +122,13 @@ func TestJoinHeadlessBadInput(t *testing.T) {
 		}
 	}
 
-	// 5,000 endpoints: the lowest MaxAddresses are published, once reported.
+	// 5,000 endpoints: the lowest DefaultMaxAddresses are published, once reported.
 	var many []discoveryv1.Endpoint
 	for i := 0; i < 5000; i++ {
 		many = append(many, ep(fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255), "", "n1", true))
 	}
 	got, problems = Join(b, []*EndpointSlice{slice("many", discoveryv1.AddressTypeIPv4, many...)}, nil)
-	if len(got) != 1 || len(got[0].External.IPs) != MaxAddresses || got[0].External.IPs[0] != netip.MustParseAddr("10.0.0.0") {
+	if len(got) != 1 || len(got[0].External.IPs) != DefaultMaxAddresses || got[0].External.IPs[0] != netip.MustParseAddr("10.0.0.0") {
 		t.Errorf("5000 endpoints: %d addresses", len(got[0].External.IPs))
 	}
 	if len(problems) != 1 || problems[0].Reason != ReasonTooMany {

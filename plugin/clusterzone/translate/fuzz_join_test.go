@@ -106,7 +106,7 @@ func FuzzJoin(f *testing.F) {
 					v4++
 				}
 			}
-			if v4 > translate.MaxAddresses || len(ep.External.IPs)-v4 > translate.MaxAddresses {
+			if v4 > translate.DefaultMaxAddresses || len(ep.External.IPs)-v4 > translate.DefaultMaxAddresses {
 				t.Fatalf("name %s: %d addresses", ep.Name, len(ep.External.IPs))
 			}
 		}

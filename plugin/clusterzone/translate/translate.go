@@ -47,11 +47,14 @@ const (
 	EndpointsTypeNodeExternalIP = "NodeExternalIP"
 )
 
-// MaxAddresses is the most addresses of one family a name carries: 1,000 A
-// (16 kB) or AAAA (28 kB) records fit one TCP answer of 64 kB. More (a
-// headless Service with thousands of ready pods) are a problem; the lowest
-// addresses are kept.
-const MaxAddresses = 1000
+// Limits on the addresses of one name, per family (Options.MaxAddresses):
+// the lowest are kept, and a Service with more is reported. 1,000 A (16 kB)
+// and 1,000 AAAA (28 kB) records fit one TCP answer of 64 kB, compressed or
+// not; LimitMaxAddresses of each still does.
+const (
+	DefaultMaxAddresses = 1000
+	LimitMaxAddresses   = 1400
+)
 
 // AWS load balancer annotations read to tell a dual-stack load balancer.
 const (
@@ -74,7 +77,7 @@ const (
 	ReasonEndpoint = "invalid_endpoint"
 	// ReasonNode: a Node the Service needs has no usable address or is unknown.
 	ReasonNode = "invalid_node"
-	// ReasonTooMany: more addresses than MaxAddresses at one name.
+	// ReasonTooMany: more addresses than Options.MaxAddresses at one name.
 	ReasonTooMany = "too_many_addresses"
 	// ReasonExternalName: spec.externalName is neither a hostname nor an IP.
 	ReasonExternalName = "invalid_external_name"
@@ -96,6 +99,9 @@ type Options struct {
 	Zones []string
 	// DefaultTTL is used when the Service has no ttl annotation.
 	DefaultTTL uint32
+	// MaxAddresses is the most addresses of one family a name carries;
+	// 0 means DefaultMaxAddresses.
+	MaxAddresses int
 	// Controllers are the accepted values of the controller annotation.
 	Controllers []string
 	// Allow are the tenancy rules: a name under a rule's suffix may only be
@@ -333,6 +339,13 @@ func Service(svc *corev1.Service, opts Options) Result {
 		}
 	}
 	base.External.IPs = slices.Clip(dedupIPs(base.External.IPs))
+	if ips, v4, v6, capped := capAddrs(base.External.IPs, opts.maxAddresses()); capped {
+		r.Problems = append(r.Problems, Problem{ReasonTooMany, fmt.Sprintf("%d IPv4 and %d IPv6 addresses; publishing the lowest %d of each family (max-addresses)", v4, v6, opts.maxAddresses())})
+		base.External.IPs = ips
+	}
+	if ips, _, _, capped := capAddrs(base.Internal, opts.maxAddresses()); capped {
+		base.Internal = ips
+	}
 	base.External.Hostnames = slices.Clip(dedupStrings(base.External.Hostnames))
 
 	seen := map[string]int{}

@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"fmt"
 	"net/netip"
 	"reflect"
 	"strings"
@@ -462,5 +463,27 @@ func TestInvalidTargets(t *testing.T) {
 		case tc.problem != "" && (len(msgs) != 1 || !strings.HasPrefix(msgs[0], tc.problem)):
 			t.Errorf("target %.20q: problems %.300q, want one starting %.300q", tc.target, msgs, tc.problem)
 		}
+	}
+}
+
+// TestMaxAddresses: a Service with more addresses of a family than
+// MaxAddresses publishes the lowest ones and is reported.
+func TestMaxAddresses(t *testing.T) {
+	svc := lb("n", map[string]string{PrefixGA + "hostname": "big.example.org"})
+	svc.Status.LoadBalancer.Ingress = nil
+	for i := range 10 {
+		svc.Status.LoadBalancer.Ingress = append(svc.Status.LoadBalancer.Ingress, corev1.LoadBalancerIngress{IP: fmt.Sprintf("192.0.2.%d", 10+i)})
+	}
+	o := opts
+	o.MaxAddresses = 3
+	r := Service(svc, o)
+	if len(r.Endpoints) != 1 || fmt.Sprint(r.Endpoints[0].External.IPs) != "[192.0.2.10 192.0.2.11 192.0.2.12]" {
+		t.Fatalf("endpoints %+v", r.Endpoints)
+	}
+	if len(r.Problems) != 1 || r.Problems[0].Reason != ReasonTooMany || !strings.Contains(r.Problems[0].Message, "10 IPv4 and 0 IPv6 addresses; publishing the lowest 3") {
+		t.Errorf("problems %+v", r.Problems)
+	}
+	if r := Service(svc, opts); len(r.Problems) != 0 || len(r.Endpoints[0].External.IPs) != 10 {
+		t.Errorf("under the default limit: %d addresses, problems %+v", len(r.Endpoints[0].External.IPs), r.Problems)
 	}
 }
