@@ -38,11 +38,12 @@ func setup(c *caddy.Controller) error {
 
 	// Every server block (and every view) gets its own instance; they share
 	// one source and one record table per configuration.
-	cz.shared = acquireShared(c, cfg)
-	cz.shared.addZones(cz.Zones)
+	cz.shared = lookupShared(cfg, cz.Zones)
 
+	// The user is counted at startup, not here: an instance that fails to
+	// set up (a later plugin's error) never starts, and never shuts down.
 	c.OnStartup(func() error {
-		if err := cz.shared.start(); err != nil {
+		if err := cz.shared.acquire(); err != nil {
 			return plugin.Error(pluginName, err)
 		}
 		cz.startNotify(dnsserver.GetConfig(c).Handler("transfer"))

@@ -17,17 +17,18 @@ import (
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/table"
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/translate"
 
-	"github.com/coredns/caddy"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 )
 
 // shared is the source, resolver and record table that every server block
 // with the same configuration uses: one watcher per process, however many
-// views and zones read it. It lives in the caddy instance's storage, so a
-// Corefile reload builds a fresh one and the old one is released.
+// views and zones read it. A Corefile reload whose clusterzone
+// configuration is unchanged hands it over to the new instance (see
+// sharedStates), which answers at once from the running table.
 type shared struct {
 	cfg sharedConfig
+	key sharedKey
 
 	mu      sync.Mutex
 	zones   map[string]bool
@@ -43,19 +44,59 @@ type shared struct {
 
 type sharedKey string
 
-// acquireShared returns the shared state for cfg, creating it on first use,
-// and counts one more user.
-func acquireShared(c *caddy.Controller, cfg sharedConfig) *shared {
+// sharedStates are the shared states of the process by configuration. A
+// caddy instance's storage does not outlive a Corefile reload, and a fresh
+// watcher answers SERVFAIL until it has listed every Service again; this
+// registry lets the new instance take over the running one instead. It is
+// the plugin's only process-wide state, for that reason.
+var sharedStates = struct {
+	sync.Mutex
+	m map[sharedKey]*shared
+}{m: map[sharedKey]*shared{}}
+
+// lookupShared returns the shared state for cfg serving zones: the running
+// one when it serves them all (a reload that changed nothing of it), else a
+// new one. It counts no user: acquire, at startup, does.
+func lookupShared(cfg sharedConfig, zones []string) *shared {
 	k := sharedKey(cfg.key())
-	s, _ := c.Get(k).(*shared)
-	if s == nil {
-		s = &shared{cfg: cfg, zones: map[string]bool{}}
-		c.Set(k, s)
+	sharedStates.Lock()
+	defer sharedStates.Unlock()
+	s := sharedStates.m[k]
+	if s != nil {
+		s.mu.Lock()
+		stale := s.started && !s.covers(zones)
+		s.mu.Unlock()
+		if !stale {
+			s.addZones(zones)
+			return s
+		}
 	}
+	s = &shared{cfg: cfg, key: k, zones: map[string]bool{}}
+	s.addZones(zones)
+	sharedStates.m[k] = s
+	return s
+}
+
+// covers reports whether the running state serves every zone. s.mu is held.
+func (s *shared) covers(zones []string) bool {
+	for _, z := range zones {
+		if !s.zones[z] {
+			return false
+		}
+	}
+	return true
+}
+
+// acquire counts one more user and starts s if it is not running.
+func (s *shared) acquire() error {
 	s.mu.Lock()
 	s.refs++
 	s.mu.Unlock()
-	return s
+	if err := s.start(); err != nil {
+		_ = s.release()
+		return err
+	}
+	return nil
 }
 
 func (s *shared) addZones(zones []string) {
@@ -96,6 +137,7 @@ func (s *shared) start() error {
 	}
 	s.resolver, s.cancel, s.started = res, cancel, true
 	s.store.Store(st)
+	log.Infof("Started the source and the record table for %v (a reload that keeps this configuration keeps them)", opts.Zones)
 	return nil
 }
 
@@ -228,6 +270,11 @@ func (s *shared) release() error {
 	if !last {
 		return nil
 	}
+	sharedStates.Lock()
+	if sharedStates.m[s.key] == s {
+		delete(sharedStates.m, s.key)
+	}
+	sharedStates.Unlock()
 	s.cancel()
 	s.resolver.Stop()
 	s.done.Wait()
