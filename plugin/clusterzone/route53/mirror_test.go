@@ -192,6 +192,9 @@ func TestMirrorAlias(t *testing.T) {
 		{"alb.t2.example.org.", "A"}:         {},
 		{"a-alb.t2.example.org.", "TXT"}:     {ownerTXT("service/default/app")},
 		{"cname-alb.t2.example.org.", "TXT"}: {ownerTXT("service/default/app")},
+		// ALIAS AAAA too, as ExternalDNS writes it for every load balancer.
+		{"alb.t2.example.org.", "AAAA"}:      {},
+		{"aaaa-alb.t2.example.org.", "TXT"}:  {ownerTXT("service/default/app")},
 		{"unknown.t2.example.org.", "A"}:     {"192.0.2.1"},
 		{"a-unknown.t2.example.org.", "TXT"}: {ownerTXT("service/default/x")},
 		{"t2.example.org.", "SOA"}:           nil,
@@ -204,6 +207,7 @@ func TestMirrorAlias(t *testing.T) {
 		{rrKey{"lb.t2.example.org.", "A"}, nlb, "Z26RNL4JYFTOTI"},
 		{rrKey{"lb.t2.example.org.", "AAAA"}, nlb, "Z26RNL4JYFTOTI"},
 		{rrKey{"alb.t2.example.org.", "A"}, alb, "Z1H1FL5HABSF5"},
+		{rrKey{"alb.t2.example.org.", "AAAA"}, alb, "Z1H1FL5HABSF5"},
 	} {
 		rs := got[c.key]
 		if rs.AliasTarget == nil {
@@ -317,8 +321,8 @@ func TestMirrorAdoptsExternalDNSRecords(t *testing.T) {
 			}
 		}
 	}
-	if creates != 4 {
-		t.Errorf("%d CREATEs, want 4 (a-old, a-lbold, fresh and a-fresh)", creates)
+	if creates != 6 {
+		t.Errorf("%d CREATEs, want 6 (a-old, a-lbold, lbold AAAA, aaaa-lbold, fresh and a-fresh)", creates)
 	}
 	t.Logf("adoption full sync: %s", proxy.summary())
 
@@ -349,6 +353,8 @@ func TestMirrorAdoptsExternalDNSRecords(t *testing.T) {
 		{"lbold.t3.example.org.", "A"}:         {},
 		{"cname-lbold.t3.example.org.", "TXT"}: {ownerTXT("service/default/lbold")},
 		{"a-lbold.t3.example.org.", "TXT"}:     {ownerTXT("service/default/lbold")},
+		{"lbold.t3.example.org.", "AAAA"}:      {},
+		{"aaaa-lbold.t3.example.org.", "TXT"}:  {ownerTXT("service/default/lbold")},
 		{"foreign.t3.example.org.", "A"}:       {"10.1.0.5"},
 		{"a-foreign.t3.example.org.", "TXT"}:   nil,
 		{"foreignold.t3.example.org.", "A"}:    {"10.1.0.6"},

@@ -2,7 +2,6 @@ package route53
 
 import (
 	"fmt"
-	"net/netip"
 
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/externaldns"
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/table"
@@ -68,10 +67,11 @@ func (b recordBuilder) build(entries []sourced) (want map[rrKey]*desired, proble
 		if s.v == table.External {
 			if host, id := loadBalancer(set.Aliases); host != "" {
 				target := &types.AliasTarget{DNSName: aws.String(host), HostedZoneId: aws.String(id), EvaluateTargetHealth: b.evaluateTargetHealth}
+				// ALIAS A and ALIAS AAAA, for every load balancer, as
+				// ExternalDNS's AWS provider writes them: an IPv4-only
+				// one answers AAAA with no data.
 				want[rrKey{set.Name, "A"}] = &desired{rs: types.ResourceRecordSet{Name: aws.String(set.Name), Type: types.RRTypeA, AliasTarget: target}, resource: resource}
-				if set.DualStack || hasIPv6(set.External) {
-					want[rrKey{set.Name, "AAAA"}] = &desired{rs: types.ResourceRecordSet{Name: aws.String(set.Name), Type: types.RRTypeAaaa, AliasTarget: target}, resource: resource}
-				}
+				want[rrKey{set.Name, "AAAA"}] = &desired{rs: types.ResourceRecordSet{Name: aws.String(set.Name), Type: types.RRTypeAaaa, AliasTarget: target}, resource: resource}
 				continue
 			}
 		}
@@ -105,13 +105,4 @@ func (b recordBuilder) build(entries []sourced) (want map[rrKey]*desired, proble
 		}
 	}
 	return want, problems
-}
-
-func hasIPv6(addrs []netip.Addr) bool {
-	for _, ip := range addrs {
-		if ip.Is6() {
-			return true
-		}
-	}
-	return false
 }
