@@ -414,13 +414,13 @@ func (ct *r53Contestant) run(b *testing.B, started time.Time, want4 []string, ta
 		}
 		lat := at.Sub(wrote)
 		lats = append(lats, lat)
-		r.ChangeLatencyMs = append(r.ChangeLatencyMs, roundTo(ms(lat), 2))
+		r.ChangeLatencyMs = append(r.ChangeLatencyMs, roundTo(ms(lat), 6))
 		r.ChangeCalls = append(r.ChangeCalls, sum(d))
 		b.Logf("%s: change %d (%s -> %s): applied %v after the status write (write %v), %d requests: %s", ct.name, k, host, ip,
 			lat.Round(time.Millisecond), wrote.Sub(c0).Round(time.Millisecond), sum(d), actions(d))
 	}
 	slices.Sort(lats)
-	r.ChangeLatencyMedianMs = roundTo(medianDuration(lats), 2)
+	r.ChangeLatencyMedianMs = roundTo(medianDuration(lats), 6)
 	calls := make([]float64, len(r.ChangeCalls))
 	for i, v := range r.ChangeCalls {
 		calls[i] = float64(v)
@@ -436,7 +436,7 @@ func (ct *r53Contestant) run(b *testing.B, started time.Time, want4 []string, ta
 	}
 	d := delta(ct.proxy.Counts(), before)
 	r.IdleCalls, r.IdleCallsByAction = sum(d), d
-	r.IdleCallsPerMinute = roundTo(float64(r.IdleCalls)*60/r53Idle.Seconds(), 2)
+	r.IdleCallsPerMinute = roundTo(float64(r.IdleCalls)*60/r53Idle.Seconds(), 4)
 	b.Logf("%s: %d requests in %v idle: %s", ct.name, r.IdleCalls, *r53Idle, actions(d))
 	return r
 }
@@ -573,7 +573,7 @@ func ratio(a, b float64) float64 {
 	if b == 0 {
 		return 0
 	}
-	return roundTo(a/b, 3)
+	return roundTo(a/b, 4)
 }
 
 func ratioText(r, denom float64) string {
