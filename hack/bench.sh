@@ -20,6 +20,13 @@
 #      ExternalDNS v0.20 watching the same cluster, then Pod readiness change
 #      -> clusterzone's answer changed, BENCH_READINESS_CHANGES times (the
 #      first BENCH_EXTERNALDNS_CHANGES also on ExternalDNS, ~8 s each).
+#   6. Route 53: clusterzone's mirror vs ExternalDNS v0.20 (aws provider, txt
+#      registry, --policy=sync --events --interval=1m), one after the other on
+#      the same kube-apiserver and moto_server, each with a fresh hosted zone
+#      and a counting proxy, at BENCH_ROUTE53_SCALES dual-stack LoadBalancer
+#      Services: time and Route 53 calls to a complete zone, one Service
+#      change (median of BENCH_ROUTE53_CHANGES), idle calls per minute (over
+#      BENCH_ROUTE53_IDLE seconds). Needs moto_server (make deps).
 #
 # Then tool/benchreport prints the table and writes, under BENCH_OUT
 # (default .cache/bench): results.json (everything, machine-readable),
@@ -32,7 +39,9 @@
 # BENCH_NAMES (10000), BENCH_UPDATES (1500), BENCH_SCALES
 # (1000,10000,100000), BENCH_HEADLESS_SERVICES (500), BENCH_HEADLESS_PODS
 # (20), BENCH_READINESS_CHANGES (400), BENCH_EXTERNALDNS_CHANGES (10),
-# BENCH_ONLY (any of: go serve propagation heap headless).
+# BENCH_ROUTE53_SCALES (1000,10000), BENCH_ROUTE53_CHANGES (5),
+# BENCH_ROUTE53_IDLE (60), BENCH_ONLY (any of: go serve propagation heap
+# headless route53).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -50,7 +59,10 @@ hl_services=${BENCH_HEADLESS_SERVICES:-500}
 hl_pods=${BENCH_HEADLESS_PODS:-20}
 readiness=${BENCH_READINESS_CHANGES:-400}
 edns_changes=${BENCH_EXTERNALDNS_CHANGES:-10}
-only=${BENCH_ONLY:-go serve propagation heap headless}
+r53_scales=${BENCH_ROUTE53_SCALES:-1000,10000}
+r53_changes=${BENCH_ROUTE53_CHANGES:-5}
+r53_idle=${BENCH_ROUTE53_IDLE:-60}
+only=${BENCH_ONLY:-go serve propagation heap headless route53}
 export CLUSTERZONE_CACHE=${CLUSTERZONE_CACHE:-$top/.cache}
 want() { [[ " $only " == *" $1 "* ]]; }
 step() { echo; echo "=== bench: $* ($(( $(date +%s) - t0 ))s)"; }
@@ -102,10 +114,10 @@ if want go; then
 fi
 
 # The benchmarks that need the built binary and a real API server; -test.v
-# streams their logs.
+# streams their logs. e2e_timeout=DURATION before the call overrides 40m.
 e2e() {
   local name=$1; shift
-  "$out/bench.test" -test.run '^$' -test.bench "^$name\$" -test.benchtime 1x -test.timeout 40m -test.v \
+  "$out/bench.test" -test.run '^$' -test.bench "^$name\$" -test.benchtime 1x -test.timeout "${e2e_timeout:-40m}" -test.v \
     -results "$out" "$@" 2>&1 | grep -v '^I[0-9]\{4\} ' | tee "$out/$name.log"
   [ "${PIPESTATUS[0]}" = 0 ] || { echo "bench: $name failed, see $out/$name.log" >&2; exit 1; }
 }
@@ -124,6 +136,12 @@ fi
 if want headless; then
   step "headless: $hl_services Services x $hl_pods Pods, clusterzone vs ExternalDNS; $readiness readiness changes"
   e2e BenchmarkHeadless -headless-services "$hl_services" -headless-pods "$hl_pods" -readiness-changes "$readiness" -externaldns-changes "$edns_changes"
+fi
+if want route53; then
+  step "route53: clusterzone vs ExternalDNS at $r53_scales Services; $r53_changes changes, ${r53_idle} s idle each"
+  # moto_server from pyenv, when it is installed there but not on PATH.
+  if ! command -v moto_server >/dev/null && [ -x "$HOME/.pyenv/shims/moto_server" ]; then PATH=$PATH:$HOME/.pyenv/shims; fi
+  e2e_timeout=120m e2e BenchmarkRoute53 -route53-scales "$r53_scales" -route53-changes "$r53_changes" -route53-idle "${r53_idle}s"
 fi
 uptime > "$out/load-end.txt"
 

@@ -16,10 +16,15 @@
 // (EndpointSlices from the real kube-controller-manager): heap and RSS of
 // clusterzone vs ExternalDNS on the same cluster, and Pod readiness change ->
 // clusterzone's answer changed.
+// BenchmarkRoute53: clusterzone's Route 53 mirror vs ExternalDNS v0.20 (aws
+// provider) on one API server and one moto_server, at -route53-scales
+// dual-stack LoadBalancer Services: time and Route 53 calls to a complete
+// hosted zone, per Service change, and while idle.
 //
 // Every benchmark logs a table and, with -results DIR, writes DIR/NAME.json
 // for tool/benchreport. Flags are documented where they are defined
-// (serve_test.go, propagation_test.go, heap_test.go, headless_test.go).
+// (serve_test.go, propagation_test.go, heap_test.go, headless_test.go,
+// route53_test.go).
 //
 // Missing components are a benchmark failure with a hint (`make build`,
 // `make test-bins`, `make deps`), never a skip. Everything listens on

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-var resultsDir = flag.String("results", "", "write each benchmark's results as JSON into this folder (serve.json, propagation.json, heap.json, headless.json); hack/bench.sh merges them")
+var resultsDir = flag.String("results", "", "write each benchmark's results as JSON into this folder (serve.json, propagation.json, heap.json, headless.json, route53.json); hack/bench.sh merges them")
 
 // writeResults writes v as DIR/name.json when -results is set.
 func writeResults(b *testing.B, name string, v any) {

@@ -11,7 +11,6 @@ import (
 	"github.com/clusterzone/clusterzone/test/harness"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/aws-sdk-go-v2/service/route53/types"
 	"github.com/miekg/dns"
@@ -20,23 +19,11 @@ import (
 )
 
 // r53Client talks to moto directly (not through the plugin), to set up and check zones.
-func r53Client(endpoint string) *route53.Client {
-	return route53.New(route53.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(endpoint),
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-	})
-}
+func r53Client(endpoint string) *route53.Client { return harness.Route53Client(endpoint) }
 
 func createHostedZone(t *testing.T, c *route53.Client, name string) string {
 	t.Helper()
-	out, err := c.CreateHostedZone(context.Background(), &route53.CreateHostedZoneInput{
-		Name: aws.String(name), CallerReference: aws.String(fmt.Sprint(time.Now().UnixNano())),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimPrefix(aws.ToString(out.HostedZone.Id), "/hostedzone/")
+	return harness.CreateHostedZone(t, c, name)
 }
 
 // zoneRecords lists the zone as "name TYPE value" lines (ALIAS as "ALIAS zoneid target").

@@ -149,3 +149,22 @@ func TestFaultProxy(t *testing.T) {
 	}
 	t.Logf("%s; %s", st, p.Summary())
 }
+
+func TestRoute53Action(t *testing.T) {
+	for _, c := range []struct{ method, path, want string }{
+		{"POST", "/2013-04-01/hostedzone/Z1/rrset/", "ChangeResourceRecordSets"},
+		{"GET", "/2013-04-01/hostedzone/Z1/rrset", "ListResourceRecordSets"},
+		{"GET", "/2013-04-01/hostedzone", "ListHostedZones"},
+		{"GET", "/2013-04-01/hostedzonesbyname", "ListHostedZonesByName"},
+		{"GET", "/2013-04-01/hostedzone/Z1", "GetHostedZone"},
+		{"GET", "/2013-04-01/tags/hostedzone/Z1", "ListTagsForResource"},
+		{"POST", "/2013-04-01/tags/hostedzone", "ListTagsForResources"},
+		{"GET", "/2013-04-01/change/C1", "GetChange"},
+		{"DELETE", "/2013-04-01/hostedzone/Z1", "DELETE /2013-04-01/hostedzone/Z1"},
+	} {
+		r := httptest.NewRequest(c.method, "http://127.0.0.1"+c.path, nil)
+		if got := Route53Action(r); got != c.want {
+			t.Errorf("%s %s: %q, want %q", c.method, c.path, got, c.want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -9,6 +10,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
 )
 
 // Moto is a moto_server (the Route 53 emulator) on loopback.
@@ -71,18 +76,53 @@ func StartMoto(t testing.TB) *Moto {
 	return m
 }
 
-// Route53Action names the Route 53 REST API action of a request.
+// Route53Action names the Route 53 REST API action of a request (the paths
+// of the 2013-04-01 API; anything else as "METHOD PATH").
 func Route53Action(r *http.Request) string {
 	path := strings.TrimSuffix(r.URL.Path, "/")
+	get := r.Method == http.MethodGet
 	switch {
 	case strings.HasSuffix(path, "/rrset") && r.Method == http.MethodPost:
 		return "ChangeResourceRecordSets"
-	case strings.HasSuffix(path, "/rrset") && r.Method == http.MethodGet:
+	case strings.HasSuffix(path, "/rrset") && get:
 		return "ListResourceRecordSets"
-	case strings.Contains(path, "/hostedzone") && r.Method == http.MethodGet:
-		return "GetHostedZone"
+	case strings.Contains(path, "/tags/hostedzone/") && get:
+		return "ListTagsForResource"
+	case strings.HasSuffix(path, "/tags/hostedzone") && r.Method == http.MethodPost:
+		return "ListTagsForResources"
 	case strings.Contains(path, "/change/"):
 		return "GetChange"
+	case strings.HasSuffix(path, "/hostedzonesbyname") && get:
+		return "ListHostedZonesByName"
+	case strings.HasSuffix(path, "/hostedzone") && get:
+		return "ListHostedZones"
+	case strings.Contains(path, "/hostedzone/") && get:
+		return "GetHostedZone"
 	}
 	return r.Method + " " + path
+}
+
+// Route53Client returns a Route 53 client of endpoint (e.g. Moto.URL, not a
+// FaultProxy in front of it) with moto's static credentials, for tests to set
+// up and check hosted zones: its requests are counted by no proxy.
+func Route53Client(endpoint string) *route53.Client {
+	return route53.New(route53.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+	})
+}
+
+// CreateHostedZone creates a public hosted zone named name through c and
+// returns its id (without the /hostedzone/ prefix). Moto, like Route 53,
+// allows several zones of the same name.
+func CreateHostedZone(t testing.TB, c *route53.Client, name string) string {
+	t.Helper()
+	out, err := c.CreateHostedZone(context.Background(), &route53.CreateHostedZoneInput{
+		Name: aws.String(name), CallerReference: aws.String(fmt.Sprint(time.Now().UnixNano())),
+	})
+	if err != nil {
+		t.Fatalf("harness: creating hosted zone %s: %v", name, err)
+	}
+	return strings.TrimPrefix(aws.ToString(out.HostedZone.Id), "/hostedzone/")
 }

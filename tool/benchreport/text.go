@@ -162,6 +162,37 @@ func (r *Report) Text() string {
 		}
 	}
 
+	if r.Route53 != nil {
+		s := r.Route53.Results
+		p("")
+		p("6. Route 53: clusterzone's mirror vs ExternalDNS v0.20 (aws provider), one kube-apiserver, one moto_server, one contender at a time (%s)", s.Shape)
+		p("   ExternalDNS: %s; clusterzone: %s", ednsFlags(s.ExternalDNSArgs), strings.Join(strings.Fields(s.ClusterzoneRoute53), " "))
+		p("   %9s %-12s %11s %8s %14s %13s %15s", "services", "contender", "converge s", "calls", "change p50 ms", "calls/change", "idle calls/min")
+		for _, sc := range s.Scales {
+			for _, row := range []struct {
+				name string
+				c    Route53Contender
+			}{{"clusterzone", sc.Clusterzone}, {"externaldns", sc.ExternalDNS}} {
+				p("   %9d %-12s %11.2f %8d %14.0f %13.1f %15.1f", sc.Services, row.name, row.c.ConvergeSeconds, row.c.ConvergeCalls, row.c.ChangeLatencyMedianMs, row.c.ChangeCallsMedian, row.c.IdleCallsPerMinute)
+			}
+			idle := fmt.Sprintf("%.1fx", sc.IdleCallsRatio)
+			if sc.Clusterzone.IdleCallsPerMinute == 0 {
+				idle = fmt.Sprintf("%.1f vs 0", sc.ExternalDNS.IdleCallsPerMinute)
+			}
+			p("   %9d %-12s %10.1fx %7.1fx %13.1fx %12.1fx %15s", sc.Services, "edns/cz", sc.ConvergeRatio, sc.ConvergeCallsRatio, sc.ChangeLatencyRatio, sc.ChangeCallsRatio, idle)
+		}
+		for _, sc := range s.Scales {
+			for _, row := range []struct {
+				name string
+				c    Route53Contender
+			}{{"clusterzone", sc.Clusterzone}, {"externaldns", sc.ExternalDNS}} {
+				p("   %d %s: converge %s; %d changes %s; idle %s", sc.Services, row.name, byAction(row.c.ConvergeCallsByAction), len(row.c.ChangeCalls), byAction(row.c.ChangeCallsByAction), byAction(row.c.IdleCallsByAction))
+			}
+		}
+		p("   (converge: process start -> moto accepted every A, AAAA and ownership TXT, calls = Route 53 requests sent until then; change: LB IPv4 status write")
+		p("    returned -> new A accepted, median of %d, calls until 2 s after; idle: over %.0f s; each contender its own fresh hosted zone and counting proxy)", s.Changes, s.IdleSeconds)
+	}
+
 	if len(r.Targets) > 0 {
 		p("")
 		p("Targets:")
@@ -177,6 +208,23 @@ func (r *Report) Text() string {
 }
 
 func mib(bytes float64) float64 { return bytes / (1 << 20) }
+
+// byAction formats per-action request counts, sorted by action.
+func byAction(m map[string]int) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}
 
 // ednsFlags is ExternalDNS's arguments less the per-run ones (kubeconfig,
 // metrics address).
