@@ -30,26 +30,37 @@ const (
 
 // TestExternalDNSTakeover takes a hosted zone over from the real ExternalDNS
 // v0.20 and hands it back, with a real API server, moto_server behind a
-// recording proxy, and the built ./coredns:
+// recording proxy (both sides write through it), and the built ./coredns.
+// One cluster and one moto_server for every step:
 //
-//	A. ExternalDNS (--policy=sync --once) fills the zone from a corpus of
-//	   Services (dual-stack, IPv4-only and IPv6-only load balancers, a
-//	   dual-stack NLB and a classic ELB as ALIAS records, several hostnames,
-//	   a ttl, a wildcard, a target, an internal-hostname on a dual-stack
-//	   ClusterIP Service); the zone also holds an Ingress's record of the
-//	   same owner id.
-//	B. clusterzone (same owner id, policy sync) takes over: after several
-//	   full syncs it has deleted nothing, updated no A/AAAA record and no TXT
-//	   ExternalDNS wrote, and only created what ExternalDNS leaves out.
+//	A. ExternalDNS (--policy=sync --once, Services and Ingresses) fills the
+//	   zone from a corpus of Services: dual-stack, IPv4-only and IPv6-only
+//	   load balancers; a dual-stack NLB and a classic ELB by hostname
+//	   (ExternalDNS v0.20 writes ALIAS A and ALIAS AAAA for both, with
+//	   cname- and aaaa- TXTs); several hostnames; a ttl; a wildcard; a
+//	   target; an internal-hostname on a dual-stack ClusterIP Service
+//	   (ExternalDNS: spec.clusterIP only). The zone also holds an Ingress's
+//	   record of the same owner id.
+//	B. clusterzone (same owner id, policy sync, interval 3s) takes over:
+//	   after several full syncs it has deleted nothing, updated no A/AAAA
+//	   record and no TXT ExternalDNS wrote, and created only a- TXTs of the
+//	   ALIAS A records and internal.example.org's AAAA with its TXT; every
+//	   record of A is still there, unchanged.
 //	C. Hand-back: ExternalDNS --dry-run on clusterzone's zone plans no
-//	   DELETE and no change to a record both publish.
+//	   change to a record both publish and deletes nothing else.
+//	C2. ... nor the records only clusterzone publishes (internal's AAAA):
+//	   as long as B creates them under the shared owner id, ExternalDNS
+//	   v0.20 in sync plans to delete them.
 //	D. With the NLB Service deleted, ExternalDNS (sync) deletes its ALIAS A
-//	   and AAAA and their ownership TXTs, and nothing else: it takes
-//	   clusterzone's records for its own.
+//	   and AAAA and their cname-/aaaa- TXTs: it takes clusterzone's records
+//	   for its own; nothing else of the records both publish changes (the
+//	   a- TXT it does not know is left, and logged).
+//	D2. ... nor does it delete the records only clusterzone publishes (as C2).
 //	E. clusterzone (sync) never deletes a record whose ownership TXT names a
-//	   resource kind other than service/ (an Ingress's), on a fresh zone.
+//	   resource kind other than service/ (an Ingress's), on a fresh zone,
+//	   while it deletes a gone Service's record there.
 //
-// Every change each side sent (or planned) is logged.
+// Every change each side sent (or planned) is logged, for the docs.
 func TestExternalDNSTakeover(t *testing.T) {
 	c := harness.StartCluster(t)
 	moto := harness.StartMoto(t)
@@ -98,7 +109,7 @@ func TestExternalDNSTakeover(t *testing.T) {
 		}
 		edWrote = proxy.AppliedChanges(mark)
 		logChanges(t, "ExternalDNS v0.20 --policy=sync --once sent", edWrote)
-		logChanges(t, "ExternalDNS v0.20 logged", externalDNSDesiredChanges(e.Log()))
+		logChanges(t, "ExternalDNS v0.20 logged", e.DesiredChanges())
 		snapA = zoneSnapshot(t, r53, zoneID)
 		logSnapshot(t, "zone after ExternalDNS (snapshot A)", snapA)
 		// The corpus must have landed, or the rest proves nothing.
@@ -187,13 +198,17 @@ func TestExternalDNSTakeover(t *testing.T) {
 	// does not make itself): ExternalDNS v0.20 in sync sees them as its own
 	// (same owner id) and unwanted, so the target behaviour of C and D (no
 	// DELETE) cannot hold for internal.example.org's AAAA as long as B's
-	// target creates it. Checked in their own subtests, C2 and D2, so that C
-	// and D say whether the records both publish are handed back intact.
+	// target creates it. Checked in subtests of their own, C2 and D2, so
+	// that C and D say whether the records both publish are handed back
+	// intact.
 	onlyOurs := func(key string) bool { return mayCreate[key] }
+	var plannedDeletesOfOurs, deletesOfOurs []harness.FaultChange
+	var heldByClusterzone map[string]string // the zone clusterzone handed back
 
 	t.Run("C hand-back dry run", func(t *testing.T) {
 		mark := len(proxy.Requests())
 		held := zoneSnapshot(t, r53, zoneID)
+		heldByClusterzone = held
 		e, err := edns(t, "--dry-run")
 		if err != nil {
 			t.Errorf("external-dns --once --dry-run: %v", err)
@@ -201,9 +216,8 @@ func TestExternalDNSTakeover(t *testing.T) {
 		if sent := proxy.AppliedChanges(mark); len(sent) > 0 {
 			t.Errorf("ExternalDNS --dry-run sent changes: %v", sent)
 		}
-		planned := externalDNSDesiredChanges(e.Log())
+		planned := e.DesiredChanges()
 		logChanges(t, "ExternalDNS v0.20 --once --dry-run --policy=sync plans on clusterzone's zone", planned)
-		var deletesOfOurs []harness.FaultChange
 		for _, ch := range planned {
 			key := ch.Name + " " + ch.Type
 			_, bothPublish := snapA[key]
@@ -211,18 +225,20 @@ func TestExternalDNSTakeover(t *testing.T) {
 			case bothPublish:
 				t.Errorf("%s: ExternalDNS would change a record both publish (ExternalDNS wrote %q, clusterzone's zone holds %q)", ch, snapA[key], held[key])
 			case ch.Action == "DELETE" && onlyOurs(key):
-				deletesOfOurs = append(deletesOfOurs, ch)
+				plannedDeletesOfOurs = append(plannedDeletesOfOurs, ch)
 			case ch.Action == "DELETE":
 				t.Errorf("%s: ExternalDNS would delete a record of clusterzone's zone (%q)", ch, held[key])
 			default:
 				t.Logf("%s: outside the records both publish", ch)
 			}
 		}
-		t.Run("C2 records only clusterzone publishes", func(t *testing.T) {
-			for _, ch := range deletesOfOurs {
-				t.Errorf("%s: ExternalDNS v0.20 would delete a record only clusterzone publishes (%q): it is owned by the shared owner id and ExternalDNS does not want it", ch, held[ch.Name+" "+ch.Type])
-			}
-		})
+	})
+
+	t.Run("C2 hand-back dry run keeps the records only clusterzone publishes", func(t *testing.T) {
+		for _, ch := range plannedDeletesOfOurs {
+			t.Errorf("%s: ExternalDNS v0.20 would delete a record only clusterzone publishes (%q): it is owned by the shared owner id and ExternalDNS does not want it",
+				ch, heldByClusterzone[ch.Name+" "+ch.Type])
+		}
 	})
 
 	t.Run("D ExternalDNS owns the ALIAS records", func(t *testing.T) {
@@ -242,7 +258,7 @@ func TestExternalDNSTakeover(t *testing.T) {
 			}
 			t.Errorf("external-dns --once: %v%s", err, msg)
 		}
-		logChanges(t, "ExternalDNS v0.20 --once --policy=sync after the NLB Service was deleted logged", externalDNSDesiredChanges(e.Log()))
+		logChanges(t, "ExternalDNS v0.20 --once --policy=sync after the NLB Service was deleted logged", e.DesiredChanges())
 		logRejected(t, "ExternalDNS", proxy.Requests()[mark:])
 		sent := proxy.AppliedChanges(mark)
 		logChanges(t, "ExternalDNS v0.20 --once --policy=sync after the NLB Service was deleted sent (applied)", sent)
@@ -268,7 +284,6 @@ func TestExternalDNSTakeover(t *testing.T) {
 			// stays, an ownership TXT without its record.
 			t.Logf("a-nlb.example.org. TXT (%s) left by ExternalDNS v0.20, which deletes only the cname- TXT of an ALIAS A record", v)
 		}
-		var deletesOfOurs []harness.FaultChange
 		for _, ch := range sent {
 			key := ch.Name + " " + ch.Type
 			switch {
@@ -284,11 +299,12 @@ func TestExternalDNSTakeover(t *testing.T) {
 				t.Errorf("%s: %q before, %q after ExternalDNS's sync", k, before[k], after[k])
 			}
 		}
-		t.Run("D2 records only clusterzone publishes", func(t *testing.T) {
-			for _, ch := range deletesOfOurs {
-				t.Errorf("%s: ExternalDNS v0.20 deleted a record only clusterzone publishes (%q)", ch, before[ch.Name+" "+ch.Type])
-			}
-		})
+	})
+
+	t.Run("D2 ExternalDNS keeps the records only clusterzone publishes", func(t *testing.T) {
+		for _, ch := range deletesOfOurs {
+			t.Errorf("%s: ExternalDNS v0.20 deleted a record only clusterzone publishes (%s)", ch, strings.Join(ch.Values, " "))
+		}
 	})
 
 	t.Run("E other resource kinds are never deleted", func(t *testing.T) {
@@ -300,6 +316,7 @@ func TestExternalDNSTakeover(t *testing.T) {
 			ownerTXTRecord("a-gone.example.org.", takeoverOwner, "service/"+ns+"/gone"),
 		}
 		createRecordSets(t, r53, zone2, append(append([]types.ResourceRecordSet(nil), ingressOwned...), gone...)...)
+		prefilled := zoneSnapshot(t, r53, zone2)
 		mark := len(proxy.Requests())
 		corefile := strings.Replace(route53Corefile(harness.FreePort(t), c.Kubeconfig, nlb.Addr, zone2, proxy.URL, "            interval 3s"),
 			"clusterzone-e2e", "clusterzone-e2e-kinds", 1)
@@ -320,8 +337,8 @@ func TestExternalDNSTakeover(t *testing.T) {
 		}
 		now := zoneSnapshot(t, r53, zone2)
 		for _, k := range []string{"ing.example.org. A", "a-ing.example.org. TXT"} {
-			if _, ok := now[k]; !ok {
-				t.Errorf("%s: deleted", k)
+			if now[k] != prefilled[k] {
+				t.Errorf("%s: %q before, %q after clusterzone's syncs", k, prefilled[k], now[k])
 			}
 		}
 		for _, k := range []string{"gone.example.org. A", "a-gone.example.org. TXT"} {
@@ -549,24 +566,4 @@ func waitFullSyncs(t *testing.T, cd *harness.CoreDNS, n, quiet int) {
 		}
 		return nil
 	})
-}
-
-// ExternalDNS v0.20's AWS provider logs each change it submits (or, with
-// --dry-run, would submit) at info level:
-//
-//	level=info msg="Desired change: CREATE a-x.example.org TXT" profile=default zoneID=/hostedzone/... zoneName=example.org.
-var desiredChangeLine = regexp.MustCompile(`Desired change: (CREATE|UPSERT|DELETE) (\S+) (\S+)"`)
-
-// externalDNSDesiredChanges parses the "Desired change" lines of an
-// ExternalDNS log, in order (TTL and values are not logged).
-func externalDNSDesiredChanges(log string) []harness.FaultChange {
-	var out []harness.FaultChange
-	for _, m := range desiredChangeLine.FindAllStringSubmatch(log, -1) {
-		name := strings.ToLower(strings.ReplaceAll(m[2], `\052`, "*"))
-		if !strings.HasSuffix(name, ".") {
-			name += "."
-		}
-		out = append(out, harness.FaultChange{Action: m[1], Name: name, Type: m[3]})
-	}
-	return out
 }
