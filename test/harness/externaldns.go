@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -181,6 +182,35 @@ func (e *ExternalDNS) Wait(t testing.TB, timeout time.Duration) error {
 		t.Fatalf("harness: external-dns still running after %v; output (end):\n%s", timeout, tailFile(e.LogPath, 40))
 		return nil
 	}
+}
+
+// DesiredChanges returns the changes the AWS provider (--provider=aws)
+// logged so far, in order: those it submitted, or with --dry-run would have
+// submitted. See ExternalDNSDesiredChanges.
+func (e *ExternalDNS) DesiredChanges() []FaultChange { return ExternalDNSDesiredChanges(e.Log()) }
+
+// desiredChangeLine is a change of ExternalDNS v0.20's AWS provider, logged
+// at info level (text format) before it submits a batch, and with --dry-run
+// instead of submitting it:
+//
+//	time="..." level=info msg="Desired change: CREATE a-web.example.org TXT" profile=default zoneID=/hostedzone/Z1 zoneName=example.org.
+var desiredChangeLine = regexp.MustCompile(`msg="Desired change: (CREATE|UPSERT|DELETE) (\S+) (\S+)"`)
+
+// ExternalDNSDesiredChanges parses the "Desired change" lines of an
+// ExternalDNS log (--provider=aws, --log-format=text) into changes with the
+// name in FaultChange's form (lower case, trailing dot, '*' for Route 53's
+// \052); the log gives no TTL or values. A batch ExternalDNS retries after a
+// failure is logged, and returned, again.
+func ExternalDNSDesiredChanges(log string) []FaultChange {
+	var out []FaultChange
+	for _, m := range desiredChangeLine.FindAllStringSubmatch(log, -1) {
+		name := strings.ToLower(strings.ReplaceAll(m[2], `\052`, "*"))
+		if !strings.HasSuffix(name, ".") {
+			name += "."
+		}
+		out = append(out, FaultChange{Action: m[1], Name: name, Type: m[3]})
+	}
+	return out
 }
 
 // Pid returns the process id (for /proc/PID/status).

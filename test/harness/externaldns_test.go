@@ -11,6 +11,24 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
+// TestExternalDNSDesiredChanges parses lines ExternalDNS v0.20 logged.
+func TestExternalDNSDesiredChanges(t *testing.T) {
+	log := `time="2026-12-03T08:53:08Z" level=info msg="Applying provider record filter for domains: [example.org. .example.org.]"
+time="2026-12-03T08:53:08Z" level=info msg="Desired change: DELETE a-ing.example.org TXT" profile=default zoneID=/hostedzone/RCPW4S6IVFFVYUE8YBLODP zoneName=example.org.
+time="2026-12-03T08:53:08Z" level=info msg="Desired change: CREATE *.apps.example.org A" profile=default zoneID=/hostedzone/RCPW4S6IVFFVYUE8YBLODP zoneName=example.org.
+time="2026-12-03T08:53:08Z" level=info msg="Desired change: UPSERT Web.Example.org. AAAA" profile=default zoneID=/hostedzone/RCPW4S6IVFFVYUE8YBLODP zoneName=example.org.
+time="2026-12-03T08:53:08Z" level=info msg="30 record(s) were successfully updated" profile=default zoneID=/hostedzone/RCPW4S6IVFFVYUE8YBLODP zoneName=example.org.
+`
+	var got []string
+	for _, c := range ExternalDNSDesiredChanges(log) {
+		got = append(got, c.String())
+	}
+	want := []string{"DELETE a-ing.example.org. TXT", "CREATE *.apps.example.org. A", "UPSERT web.example.org. AAAA"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
 // TestExternalDNSStarts runs the real ExternalDNS (inmemory provider) against
 // a test cluster: it must serve its metrics and log the record it creates for
 // an annotated Service.
