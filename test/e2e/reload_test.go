@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -147,6 +148,7 @@ func TestReloadWithoutGapKubernetes(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
+	pprofPort := harness.FreePort(t)
 	corefile := func(n int) string {
 		extra := ""
 		if n%2 == 1 {
@@ -154,12 +156,13 @@ func TestReloadWithoutGapKubernetes(t *testing.T) {
 		}
 		return fmt.Sprintf(`example.org:%%d {
     reload 2s 1s
+    pprof 127.0.0.1:%d
     %s
     clusterzone {
         kubeconfig %s
     }
 }
-`, extra, c.Kubeconfig)
+`, pprofPort, extra, c.Kubeconfig)
 	}
 	port := harness.FreePort(t)
 	cd := harness.StartCoreDNS(t, fmt.Sprintf(corefile(0), port))
@@ -170,7 +173,28 @@ func TestReloadWithoutGapKubernetes(t *testing.T) {
 		return nil
 	})
 	watches := c.WatchCount(t, "services")
+	goroutines := func() int {
+		t.Helper()
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/goroutine?debug=1", pprofPort))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var n int
+		if _, err := fmt.Fscanf(resp.Body, "goroutine profile: total %d", &n); err != nil {
+			t.Fatalf("reading the goroutine profile: %v", err)
+		}
+		return n
+	}
+	before := goroutines()
 	reloadUnderQueries(t, cd, port, corefile, names, 6)
+	// Goroutines settle after a reload (old servers' connections close).
+	harness.Eventually(t, 20*time.Second, func() error {
+		if after := goroutines(); after > before+10 {
+			return fmt.Errorf("%d goroutines after the reloads, %d before", after, before)
+		}
+		return nil
+	})
 	if n := strings.Count(cd.Log(), "Started the source and the record table"); n != 1 {
 		t.Errorf("the source was started %d times over 6 reloads, want once", n)
 	}
