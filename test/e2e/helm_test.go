@@ -176,7 +176,8 @@ func sortedRules(rules []rbacv1.PolicyRule) []string {
 // invalid values fail with a message; and every rendered object is accepted
 // by a real API server (kubectl apply --dry-run=server of the defaults,
 // where deploy/rbac.yaml's objects exist, and a server-side apply of the
-// Route 53 release into its own namespace).
+// Route 53 release into its own namespace); and helm install, upgrade and
+// uninstall of the Route 53 values work against that API server.
 func TestHelmChart(t *testing.T) {
 	chart := chartDir()
 	r53Values := filepath.Join(chart, "ci", "route53-values.yaml")
@@ -394,23 +395,55 @@ func TestHelmChart(t *testing.T) {
 	})
 
 	t.Run("InvalidValues", func(t *testing.T) {
+		// values.schema.json rejects most mistakes; the templates' own checks
+		// back it up (helm --skip-schema-validation) and catch the rest.
+		zone := []string{"--set", "route53.enabled=true", "--set", "route53.zones[0].name=example.org"}
 		for _, c := range []struct {
 			args []string
 			want string
 		}{
 			{[]string{"--set", "route53.enabled=true"}, "route53.enabled needs at least one entry"},
-			{[]string{"--set", "route53.enabled=true", "--set", "route53.zones[0].name=example.org", "--set", "route53.zones[0].type=public",
-				"--set", "route53.zones[0].id=Z1"}, "give an id or a type, not both"},
-			{[]string{"--set", "route53.enabled=true", "--set", "route53.zones[0].name=example.org", "--set", "route53.zones[0].type=secret"}, "want public or private"},
-			{[]string{"--set", "route53.enabled=true", "--set", "route53.zones[0].name=example.org", "--set", "route53.policy=delete-all"}, "want sync, upsert-only or create-only"},
-			{[]string{"--set", "zones=null"}, "give at least one zone"},
-			{[]string{"--set", "ownerId="}, "ownerId is required"},
+			{append(zone, "--set", "route53.zones[0].type=public", "--set", "route53.zones[0].id=Z1"), "give an id or a type, not both"},
+			{append(zone, "--set", "route53.zones[0].type=secret"), "/route53/zones/0/type': value must be one of 'public', 'private'"},
+			{append(zone, "--set", "route53.zones[0].type=secret", "--skip-schema-validation"), `type "secret", want public or private`},
+			{append(zone, "--set", "route53.policy=delete-all"), "/route53/policy': value must be one of 'sync', 'upsert-only', 'create-only'"},
+			{append(zone, "--set", "route53.policy=delete-all", "--skip-schema-validation"), "want sync, upsert-only or create-only"},
+			{[]string{"--set", "route53.zone=example.org"}, "additional properties 'zone' not allowed"},
+			{[]string{"--set", "clusterzone.namespace=team-a"}, "additional properties 'namespace' not allowed"},
+			{[]string{"--set", "zones=null"}, "missing property 'zones'"},
+			{[]string{"--set", "zones=null", "--skip-schema-validation"}, "give at least one zone"},
+			{[]string{"--set", "ownerId="}, "/ownerId': minLength"},
+			{[]string{"--set", "ownerId=", "--skip-schema-validation"}, "ownerId is required"},
+			{[]string{"--set", "ownerId=a=b"}, "/ownerId': 'a=b' does not match"},
+			{[]string{"--set", "bufsize=100"}, "/bufsize'"},
 		} {
 			args := append([]string{"template", "x", chart}, c.args...)
 			stdout, stderr, err := harness.Helm(t, args...)
 			if err == nil || !strings.Contains(stderr, c.want) {
 				t.Errorf("helm %s: err %v, want a failure saying %q\nstderr:\n%s\nstdout:\n%s", strings.Join(args, " "), err, c.want, stderr, stdout)
 			}
+		}
+	})
+
+	t.Run("Numbers", func(t *testing.T) {
+		// Numbers in values files reach the templates as float64: they must
+		// still be written as integers (not 3.6e+06).
+		values := filepath.Join(t.TempDir(), "values.yaml")
+		if err := os.WriteFile(values, []byte("clusterzone:\n  ttl: 3600000\nbufsize: 4096\ncontainerPorts:\n  dns: 10053\nreplicas: 1000000\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		m, _ := helmTemplate(t, "clusterzone", "kube-system", "-f", values)
+		var cm corev1.ConfigMap
+		m.get(t, "ConfigMap kube-system/clusterzone", &cm)
+		keys, dirs := corefileLines(t, cm.Data["Corefile"])
+		if len(keys) != 1 || !slices.Equal(keys[0], []string{"example.org:10053"}) || !slices.Equal(dirs[0]["bufsize"], []string{"bufsize 4096"}) ||
+			!slices.Contains(dirs[0]["clusterzone"], "  ttl 3600000") {
+			t.Errorf("Corefile:\n%s", cm.Data["Corefile"])
+		}
+		var d appsv1.Deployment
+		m.get(t, "Deployment kube-system/clusterzone", &d)
+		if *d.Spec.Replicas != 1000000 || d.Spec.Template.Spec.Containers[0].Ports[0].ContainerPort != 10053 {
+			t.Errorf("replicas %d, ports %+v", *d.Spec.Replicas, d.Spec.Template.Spec.Containers[0].Ports)
 		}
 	})
 
@@ -461,6 +494,51 @@ func TestHelmChart(t *testing.T) {
 		r53.get(t, "ConfigMap dns-system/dns-clusterzone", &rendered)
 		if sa.Annotations["eks.amazonaws.com/role-arn"] == "" || cm.Data["Corefile"] != rendered.Data["Corefile"] {
 			t.Errorf("stored ServiceAccount annotations %v; stored Corefile:\n%s", sa.Annotations, cm.Data["Corefile"])
+		}
+	})
+
+	t.Run("HelmInstall", func(t *testing.T) {
+		// What a user runs: helm install, upgrade and uninstall against the
+		// API server (no controllers run, so helm does not --wait for pods).
+		// Release edge: the harness's deploy/rbac.yaml already holds the
+		// cluster-scoped names of a release called clusterzone.
+		kc := "--kubeconfig=" + c.AdminKubeconfig
+		helm := func(args ...string) string {
+			t.Helper()
+			// --debug: the cause of a failure, with its trace, in stderr (a
+			// failed install once printed nothing without it).
+			stdout, stderr, err := harness.Helm(t, append(args, kc, "--debug")...)
+			if err != nil {
+				t.Fatalf("helm %s: %v\nstderr:\n%s\nstdout:\n%s", strings.Join(args, " "), err, stderr, stdout)
+			}
+			return stdout
+		}
+		out := helm("install", "edge", chart, "--namespace", "team-dns", "--create-namespace", "-f", r53Values)
+		for _, want := range []string{"STATUS: deployed", "serves example.org, example.net from the Service", "team-dns/edge-clusterzone", "Route 53 mirror: policy sync"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("helm install output lacks %q:\n%s", want, out)
+			}
+		}
+		out = helm("upgrade", "edge", chart, "--namespace", "team-dns", "--reuse-values", "--set", "route53.policy=upsert-only", "--set", "replicas=4")
+		if !strings.Contains(out, "REVISION: 2") {
+			t.Errorf("helm upgrade output:\n%s", out)
+		}
+		cmJSON, stderr, err := c.Kubectl(t, "-n", "team-dns", "get", "configmap/edge-clusterzone", "-o", "jsonpath={.data.Corefile}")
+		if err != nil || !strings.Contains(cmJSON, "policy upsert-only") || strings.Contains(cmJSON, "policy sync") {
+			t.Errorf("Corefile after helm upgrade (%v %s):\n%s", err, stderr, cmJSON)
+		}
+		replicas, _, _ := c.Kubectl(t, "-n", "team-dns", "get", "deploy/edge-clusterzone", "-o", "jsonpath={.spec.replicas}")
+		if replicas != "4" {
+			t.Errorf("replicas after helm upgrade: %q, want 4", replicas)
+		}
+		helm("uninstall", "edge", "--namespace", "team-dns")
+		left, stderr, err := c.Kubectl(t, "get", "deploy,svc,cm,sa,role,rolebinding,pdb", "-n", "team-dns", "-l", "app.kubernetes.io/instance=edge", "-o", "name")
+		if err != nil || strings.TrimSpace(left) != "" {
+			t.Errorf("after helm uninstall (%v %s): %s", err, stderr, left)
+		}
+		left, _, _ = c.Kubectl(t, "get", "clusterrole,clusterrolebinding", "-l", "app.kubernetes.io/instance=edge", "-o", "name")
+		if strings.TrimSpace(left) != "" {
+			t.Errorf("after helm uninstall: %s", left)
 		}
 	})
 }

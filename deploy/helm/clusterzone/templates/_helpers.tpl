@@ -84,7 +84,7 @@ route53 {
 clusterzone {
     owner-id {{ required "ownerId is required" .Values.ownerId }}
 {{- if not (kindIs "invalid" $c.ttl) }}
-    ttl {{ $c.ttl }}
+    ttl {{ $c.ttl | int64 }}
 {{- end }}
 {{- with $c.namespaces }}
     namespaces {{ join " " . }}
