@@ -95,7 +95,17 @@ build_external_dns() {
 build_helm() {
   stamp_ok helm "$HELM_VERSION" && return 0
   echo "building helm $HELM_VERSION (once per machine, a few minutes)..." >&2
-  GOBIN="$bin" GOFLAGS=-mod=mod go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  # The -X flags of helm's own Makefile: its version (else `helm version`
+  # says v3.22 without the patch), and the Kubernetes version of its
+  # k8s.io/client-go (0.Y.Z is 1.Y), which `helm lint` checks deprecated APIs
+  # against and `helm template` assumes (else 1.20).
+  local gomod minor h=helm.sh/helm/v3
+  gomod=$(cd "$cache/build" && GOFLAGS=-mod=mod go mod download -json "$h@$HELM_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+  minor=$(sed -n 's#^[[:space:]]*k8s.io/client-go v0\.\([0-9]*\)\..*#\1#p' "$gomod")
+  [ -n "$minor" ] || { echo "could not read k8s.io/client-go's version in helm $HELM_VERSION's go.mod" >&2; exit 1; }
+  GOBIN="$bin" GOFLAGS=-mod=mod go install -ldflags "-X $h/internal/version.version=$HELM_VERSION \
+    -X $h/pkg/lint/rules.k8sVersionMajor=1 -X $h/pkg/lint/rules.k8sVersionMinor=$minor \
+    -X $h/pkg/chartutil.k8sVersionMajor=1 -X $h/pkg/chartutil.k8sVersionMinor=$minor" "$h/cmd/helm@$HELM_VERSION"
   echo "$HELM_VERSION" > "$bin/helm.version"
 }
 
