@@ -17,7 +17,8 @@ run: build
 	./$(BINARY) -conf Corefile.example
 
 # What the tests need on this machine: dig/kdig, a secondary (Knot),
-# dnsperf, moto_server, and etcd + kube-apiserver built from Go modules.
+# dnsperf, moto_server, and etcd, kube-apiserver, kube-controller-manager,
+# external-dns and helm built from Go modules.
 deps:
 	hack/deps.sh
 	hack/testbins.sh

@@ -9,6 +9,8 @@
 #   external-dns    sigs.k8s.io/external-dns (the peer the tests and make
 #                   bench compare against; v0.20 is the newest that builds
 #                   with Go 1.26)
+#   helm            helm.sh/helm/v3/cmd/helm (lint and template of the chart
+#                   in deploy/helm/clusterzone)
 # k8s.io/kubernetes and etcd's server module both replace their sibling
 # modules with local paths, so neither can be `go install`ed directly; each is
 # built from a small generated module whose replace lines point the siblings
@@ -20,6 +22,7 @@ bin=$cache/bin
 K8S_VERSION=${K8S_VERSION:-v1.37.2}
 ETCD_VERSION=${ETCD_VERSION:-v3.7.2}
 EXTERNAL_DNS_VERSION=${EXTERNAL_DNS_VERSION:-v0.20.0}
+HELM_VERSION=${HELM_VERSION:-v3.22.0}
 mkdir -p "$bin" "$cache/build"
 
 stamp_ok() { [ -x "$bin/$1" ] && [ "$(cat "$bin/$1.version" 2>/dev/null)" = "$2" ]; }
@@ -89,10 +92,28 @@ build_external_dns() {
   echo "$EXTERNAL_DNS_VERSION" > "$bin/external-dns.version"
 }
 
+build_helm() {
+  stamp_ok helm "$HELM_VERSION" && return 0
+  echo "building helm $HELM_VERSION (once per machine, a few minutes)..." >&2
+  # The -X flags of helm's own Makefile: its version (else `helm version`
+  # says v3.22 without the patch), and the Kubernetes version of its
+  # k8s.io/client-go (0.Y.Z is 1.Y), which `helm lint` checks deprecated APIs
+  # against and `helm template` assumes (else 1.20).
+  local gomod minor h=helm.sh/helm/v3
+  gomod=$(cd "$cache/build" && GOFLAGS=-mod=mod go mod download -json "$h@$HELM_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+  minor=$(sed -n 's#^[[:space:]]*k8s.io/client-go v0\.\([0-9]*\)\..*#\1#p' "$gomod")
+  [ -n "$minor" ] || { echo "could not read k8s.io/client-go's version in helm $HELM_VERSION's go.mod" >&2; exit 1; }
+  GOBIN="$bin" GOFLAGS=-mod=mod go install -ldflags "-X $h/internal/version.version=$HELM_VERSION \
+    -X $h/pkg/lint/rules.k8sVersionMajor=1 -X $h/pkg/lint/rules.k8sVersionMinor=$minor \
+    -X $h/pkg/chartutil.k8sVersionMajor=1 -X $h/pkg/chartutil.k8sVersionMinor=$minor" "$h/cmd/helm@$HELM_VERSION"
+  echo "$HELM_VERSION" > "$bin/helm.version"
+}
+
 case "${1:-all}" in
   etcd) build_etcd ;;
   kube-apiserver|kube-controller-manager|kube) build_kube ;;
   external-dns) build_external_dns ;;
-  all) build_etcd; build_kube; build_external_dns ;;
-  *) echo "usage: $0 [etcd|kube|external-dns|all]" >&2; exit 2 ;;
+  helm) build_helm ;;
+  all) build_etcd; build_kube; build_external_dns; build_helm ;;
+  *) echo "usage: $0 [etcd|kube|external-dns|helm|all]" >&2; exit 2 ;;
 esac
