@@ -1,25 +1,30 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/clusterzone/clusterzone/test/harness"
 
 	"github.com/coredns/caddy/caddyfile"
 	"github.com/coredns/coredns/core/dnsserver"
 	_ "github.com/coredns/coredns/core/plugin" // dnsserver.Directives of every standard plugin
+	"github.com/miekg/dns"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
@@ -448,6 +453,36 @@ func TestHelmChart(t *testing.T) {
 	})
 
 	c := harness.StartCluster(t)
+	t.Run("Served", func(t *testing.T) {
+		// The default rendering's Corefile, run by the built coredns against
+		// the harness's API server: only its ports (to free loopback ones)
+		// and the kubeconfig (in a pod: the in-cluster configuration) differ.
+		var cm corev1.ConfigMap
+		defaults.get(t, "ConfigMap kube-system/clusterzone", &cm)
+		port := harness.FreePort(t)
+		cf := regexp.MustCompile(`:1053 \{`).ReplaceAllString(cm.Data["Corefile"], fmt.Sprintf(":%d {", port))
+		cf = regexp.MustCompile(`(?m)^(\s*(?:health|ready|prometheus)) :\d+`).ReplaceAllStringFunc(cf, func(m string) string {
+			return strings.SplitN(m, " :", 2)[0] + fmt.Sprintf(" 127.0.0.1:%d", harness.FreePort(t))
+		})
+		cf = strings.Replace(cf, "clusterzone {", "clusterzone {\n            kubeconfig "+c.Kubeconfig, 1)
+		cd := harness.StartCoreDNS(t, cf)
+		ns := c.CreateNamespace(t, "helm-served")
+		svc := &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Name: "web", Annotations: map[string]string{"external-dns.alpha.kubernetes.io/hostname": "web.example.org"}},
+			Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Ports: []corev1.ServicePort{{Port: 80}}},
+		}
+		if _, err := c.Admin.CoreV1().Services(ns).Create(context.Background(), svc, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		c.SetLoadBalancerIngress(t, ns, "web", []corev1.LoadBalancerIngress{{IP: "192.0.2.80"}})
+		harness.Eventually(t, 30*time.Second, func() error {
+			m := harness.Query(t, cd.Addr, "web.example.org.", dns.TypeA, "udp")
+			if len(m.Answer) != 1 || !strings.Contains(m.Answer[0].String(), "192.0.2.80") {
+				return fmt.Errorf("web.example.org A answered %v (rcode %s)", m.Answer, dns.RcodeToString[m.Rcode])
+			}
+			return nil
+		})
+	})
 	t.Run("APIServer", func(t *testing.T) {
 		// The defaults in kube-system, where the harness already created
 		// deploy/rbac.yaml's objects: a server dry run, as for deploy/.
