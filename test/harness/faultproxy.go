@@ -138,6 +138,9 @@ type FaultRequest struct {
 	Outcome string        // one of the Outcome constants
 	Status  int           // HTTP status of the reply (the target's for forwarded and lost replies)
 	Changes []FaultChange // the changes of a ChangeResourceRecordSets request, else nil
+	// Took is from arrival to the reply written (or the connection reset):
+	// the time the client waited on the proxy and the target.
+	Took time.Duration
 }
 
 // Applied reports whether the request reached the target and the target
@@ -545,6 +548,7 @@ func (p *FaultProxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	req.Took = time.Since(req.Time)
 	p.mu.Lock()
 	p.requests = append(p.requests, req)
 	p.mu.Unlock()

@@ -224,9 +224,12 @@ type Route53Contender struct {
 	ConvergeSeconds       float64
 	ConvergeCalls         int
 	ConvergeCallsByAction map[string]int
+	ConvergeBusySeconds   float64
 	Records               int
 	ChangeLatencyMs       []float64
 	ChangeLatencyMedianMs float64
+	ChangeBusyMs          []float64
+	ChangeBusyMedianMs    float64
 	ChangeCalls           []int
 	ChangeCallsMedian     float64
 	ChangeCallsByAction   map[string]int
