@@ -339,7 +339,7 @@ func (n *notifySink) count() int {
 }
 
 // testTransferPlugin builds the transfer plugin from a Corefile snippet.
-func testTransferPlugin(t *testing.T, input string) *transfer.Transfer {
+func testTransferPlugin(t testing.TB, input string) *transfer.Transfer {
 	t.Helper()
 	c := caddy.NewTestController("dns", input)
 	setupFn, err := caddy.DirectiveAction("dns", "transfer")
