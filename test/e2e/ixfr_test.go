@@ -162,6 +162,14 @@ func TestIXFRToKnotSecondaryFromCluster(t *testing.T) {
 		caughtUp(t, from, "a4.example.org.", dns.TypeA)
 	})
 
+	// Over UDP CoreDNS's transfer plugin refuses an IXFR as it does an AXFR
+	// (before this plugin sees it); a secondary asks over TCP.
+	q := new(dns.Msg)
+	q.SetIxfr(zone, soaSerial(t, cd.Addr)-1, "ns1.example.org.", "hostmaster.example.org.")
+	if r := harness.Exchange(t, cd.Addr, q, "udp"); r.Rcode != dns.RcodeRefused {
+		t.Errorf("IXFR over UDP: rcode %s, want REFUSED", dns.RcodeToString[r.Rcode])
+	}
+
 	// Knot made every transfer after the first by IXFR, and got increments.
 	log := k.log()
 	ixfrs, axfrs, axfrStyle := len(knotIXFRLine.FindAllString(log, -1)), len(knotAXFRLine.FindAllString(log, -1)), len(knotAXFRStyleLine.FindAllString(log, -1))

@@ -232,9 +232,10 @@ func (t *Table) Delta(zone string, from uint32) (serial uint32, changes []Journa
 	if zj == nil || from == serial {
 		return serial, nil, from == serial
 	}
+	// Secondaries are mostly a step or two behind: search from the newest.
 	first := -1
-	for i, s := range zj.steps {
-		if s.from == from {
+	for i := len(zj.steps) - 1; i >= 0; i-- {
+		if zj.steps[i].from == from {
 			first = i
 			break
 		}
