@@ -189,6 +189,9 @@ func TestIXFRToKnotSecondaryFromCluster(t *testing.T) {
 	if got := transfers("ixfr"); got < 3 {
 		t.Errorf("coredns_clusterzone_transfers_total{kind=\"ixfr\"} = %v, want at least 3", got)
 	}
+	if got := scrape(t, metrics, "coredns_clusterzone_ixfr_journal_changes", map[string]string{"zone": zone}); got < 1 {
+		t.Errorf("coredns_clusterzone_ixfr_journal_changes = %v, want the changes of the bursts", got)
+	}
 	if got := transfers("ixfr-full"); got != 0 {
 		t.Errorf("coredns_clusterzone_transfers_total{kind=\"ixfr-full\"} = %v, want 0", got)
 	}
