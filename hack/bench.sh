@@ -27,6 +27,10 @@
 #      Services: time and Route 53 calls to a complete zone, one Service
 #      change (median of BENCH_ROUTE53_CHANGES), idle calls per minute (over
 #      BENCH_ROUTE53_IDLE seconds). Needs moto_server (make deps).
+#   7. IXFR: one Service change transferred to a secondary that had the zone
+#      just before, by IXFR vs AXFR, at 1,000 and 100,000 names: time, bytes
+#      of the messages, records (Go benchmark BenchmarkTransfer through the
+#      transfer plugin, no cluster), alternated BENCH_COUNT times.
 #
 # Then tool/benchreport prints the table and writes, under BENCH_OUT
 # (default .cache/bench): results.json (everything, machine-readable),
@@ -41,7 +45,7 @@
 # (20), BENCH_READINESS_CHANGES (400), BENCH_EXTERNALDNS_CHANGES (10),
 # BENCH_ROUTE53_SCALES (1000,10000), BENCH_ROUTE53_CHANGES (5),
 # BENCH_ROUTE53_IDLE (60), BENCH_ONLY (any of: go serve propagation heap
-# headless route53).
+# headless route53 ixfr).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -62,7 +66,7 @@ edns_changes=${BENCH_EXTERNALDNS_CHANGES:-10}
 r53_scales=${BENCH_ROUTE53_SCALES:-1000,10000}
 r53_changes=${BENCH_ROUTE53_CHANGES:-5}
 r53_idle=${BENCH_ROUTE53_IDLE:-60}
-only=${BENCH_ONLY:-go serve propagation heap headless route53}
+only=${BENCH_ONLY:-go serve propagation heap headless route53 ixfr}
 export CLUSTERZONE_CACHE=${CLUSTERZONE_CACHE:-$top/.cache}
 want() { [[ " $only " == *" $1 "* ]]; }
 step() { echo; echo "=== bench: $* ($(( $(date +%s) - t0 ))s)"; }
@@ -142,6 +146,15 @@ if want route53; then
   # moto_server from pyenv, when it is installed there but not on PATH.
   if ! command -v moto_server >/dev/null && [ -x "$HOME/.pyenv/shims/moto_server" ]; then PATH=$PATH:$HOME/.pyenv/shims; fi
   e2e_timeout=120m e2e BenchmarkRoute53 -route53-scales "$r53_scales" -route53-changes "$r53_changes" -route53-idle "${r53_idle}s"
+fi
+if want ixfr; then
+  step "IXFR vs AXFR of one Service change at 1,000 and 100,000 names, $count alternated runs"
+  : > "$out/gobench-ixfr.txt"
+  for i in $(seq "$count"); do
+    (cd plugin/clusterzone && "$out/clusterzone.test" -test.run '^$' -test.bench '^BenchmarkTransfer$' -test.benchmem -test.benchtime 1s) | tee -a "$out/gobench-ixfr.txt" | grep '^Benchmark' || true
+  done
+  "$benchstat" -col /xfr "$out/gobench-ixfr.txt" > "$out/benchstat-ixfr.txt"
+  cat "$out/benchstat-ixfr.txt"
 fi
 uptime > "$out/load-end.txt"
 

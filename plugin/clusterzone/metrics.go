@@ -77,4 +77,18 @@ var (
 		Name:      "notifies_total",
 		Help:      "Counter of NOTIFY rounds sent to secondaries, by zone.",
 	}, []string{"zone"})
+	// journalGauge is the number of name changes each zone's IXFR journal holds.
+	journalGauge = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "ixfr_journal_changes",
+		Help:      "Gauge of name changes the IXFR journal holds, by zone.",
+	}, []string{"zone"})
+	// transferCount counts zone transfers served, by zone and kind.
+	transferCount = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "transfers_total",
+		Help:      "Counter of zone transfers served, by zone and kind: axfr, ixfr (incremental), ixfr-current (the single SOA), ixfr-full (the journal did not reach the serial: the whole zone).",
+	}, []string{"zone", "kind"})
 )

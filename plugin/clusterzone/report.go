@@ -60,6 +60,8 @@ func (r *reporter) Applied(ch table.Change) {
 func (r *reporter) gauges(t *table.Table) {
 	for _, z := range t.Zones() {
 		serialGauge.WithLabelValues(z).Set(float64(t.PeekSerial(z)))
+		_, changes := t.JournalLen(z)
+		journalGauge.WithLabelValues(z).Set(float64(changes))
 	}
 	namesGauge.Set(float64(t.Len()))
 	servicesGauge.Set(float64(t.OwnerCount()))

@@ -72,18 +72,27 @@ type sharedConfig struct {
 	resolvers []string
 	events    bool
 	route53   *route53.Config
+	// journalEntries and journalBytes cap each zone's IXFR journal.
+	journalEntries, journalBytes int
 }
 
 // key identifies the configuration for sharing.
 func (s sharedConfig) key() string {
 	return fmt.Sprintf("%q|%s|%v|%+v|%q|%v|%v", s.manifests, s.kube.Key(), s.useKube,
-		s.translate, s.ownerID, s.resolvers, s.events) + fmt.Sprintf("|%+v", s.route53)
+		s.translate, s.ownerID, s.resolvers, s.events) + fmt.Sprintf("|%+v|%d|%d", s.route53, s.journalEntries, s.journalBytes)
 }
 
 // Defaults.
 const (
 	defaultTTL   = 60
 	defaultOwner = "default"
+)
+
+// Bounds of ixfr-journal.
+const (
+	maxJournalEntries = 10_000_000
+	minJournalBytes   = 1 << 10
+	maxJournalBytes   = 1 << 40
 )
 
 func parse(c *caddy.Controller) (*Clusterzone, sharedConfig, error) {
@@ -96,8 +105,10 @@ func parse(c *caddy.Controller) (*Clusterzone, sharedConfig, error) {
 			DefaultTTL:  defaultTTL,
 			Controllers: translate.DefaultControllers,
 		},
-		ownerID: defaultOwner,
-		events:  true,
+		ownerID:        defaultOwner,
+		events:         true,
+		journalEntries: table.DefaultJournalEntries,
+		journalBytes:   table.DefaultJournalBytes,
 	}
 	var nsName string
 	var nsAddrs []netip.Addr
@@ -278,6 +289,23 @@ func parse(c *caddy.Controller) (*Clusterzone, sharedConfig, error) {
 				cfg.translate.ServiceTypes = args
 			case "fallthrough":
 				cz.Fall.SetZonesFromArgs(c.RemainingArgs())
+			case "ixfr-journal":
+				args := c.RemainingArgs()
+				if len(args) < 1 || len(args) > 2 {
+					return nil, cfg, c.Errf("ixfr-journal needs ENTRIES [BYTES]")
+				}
+				n, err := strconv.ParseUint(args[0], 10, 32)
+				if err != nil || n > maxJournalEntries {
+					return nil, cfg, c.Errf("ixfr-journal entries must be a whole number in 0..%d, not %q", maxJournalEntries, args[0])
+				}
+				cfg.journalEntries = int(n)
+				if len(args) == 2 {
+					b, err := strconv.ParseUint(args[1], 10, 64)
+					if err != nil || b < minJournalBytes || b > maxJournalBytes {
+						return nil, cfg, c.Errf("ixfr-journal bytes must be a whole number in %d..%d, not %q", minJournalBytes, maxJournalBytes, args[1])
+					}
+					cfg.journalBytes = int(b)
+				}
 			case "route53":
 				r, err := route53.ParseConfig(c)
 				if err != nil {

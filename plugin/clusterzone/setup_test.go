@@ -30,7 +30,24 @@ func TestParse(t *testing.T) {
 				t.Errorf("zones %v ns %s", cz.Zones, cz.nsFor("example.org."))
 			}
 		}},
+		{`clusterzone {
+			ixfr-journal 500
+		}`, func(t *testing.T, cz *Clusterzone, cfg sharedConfig) {
+			if cfg.journalEntries != 500 || cfg.journalBytes != table.DefaultJournalBytes {
+				t.Errorf("ixfr-journal 500: %d entries, %d bytes", cfg.journalEntries, cfg.journalBytes)
+			}
+		}},
+		{`clusterzone {
+			ixfr-journal 0 4096
+		}`, func(t *testing.T, cz *Clusterzone, cfg sharedConfig) {
+			if cfg.journalEntries != 0 || cfg.journalBytes != 4096 {
+				t.Errorf("ixfr-journal 0 4096: %d entries, %d bytes", cfg.journalEntries, cfg.journalBytes)
+			}
+		}},
 		{`clusterzone`, func(t *testing.T, cz *Clusterzone, cfg sharedConfig) {
+			if cfg.journalEntries != table.DefaultJournalEntries || cfg.journalBytes != table.DefaultJournalBytes {
+				t.Errorf("journal defaults: %d entries, %d bytes", cfg.journalEntries, cfg.journalBytes)
+			}
 			if !cfg.useKube || cz.Zones[0] != "example.net." {
 				t.Errorf("default source is kubernetes from the server block zone: %+v %v", cfg, cz.Zones)
 			}
@@ -130,6 +147,10 @@ func TestParseErrors(t *testing.T) {
 		{"clusterzone {\n ttl\n}", "Wrong argument count"},
 		{"clusterzone {\n max-addresses 0\n}", "Testfile:2 - Error during parsing: max-addresses must be a whole number in 1..1400"},
 		{"clusterzone {\n max-addresses 5000\n}", "max-addresses must be a whole number in 1..1400"},
+		{"clusterzone {\n ixfr-journal\n}", "Testfile:2 - Error during parsing: ixfr-journal needs ENTRIES [BYTES]"},
+		{"clusterzone {\n ixfr-journal -1\n}", "Testfile:2 - Error during parsing: ixfr-journal entries must be a whole number in 0..10000000, not \"-1\""},
+		{"clusterzone {\n ixfr-journal 10 12\n}", "Testfile:2 - Error during parsing: ixfr-journal bytes must be a whole number in 1024..1099511627776, not \"12\""},
+		{"clusterzone {\n ixfr-journal 1 2 3\n}", "ixfr-journal needs ENTRIES [BYTES]"},
 		{"clusterzone {\n manifests\n}", "Wrong argument count"},
 		{"clusterzone {\n kubeconfig\n}", "kubeconfig needs PATH [CONTEXT]"},
 		{"clusterzone {\n kubeconfig a b c\n}", "kubeconfig needs PATH [CONTEXT]"},

@@ -156,6 +156,7 @@ func (s *shared) sortedZones() []string {
 // store does (logs, metrics, Events) and the table's gauges.
 func (s *shared) pipeline(opts translate.Options) (*store.Store, *resolver.Resolver, *reporter, error) {
 	t := table.New(opts.Zones, s.cfg.ownerID)
+	t.SetJournalLimits(s.cfg.journalEntries, s.cfg.journalBytes)
 	obs := &reporter{ownerID: s.cfg.ownerID}
 	res, err := resolver.New(s.cfg.resolvers, nil)
 	if err != nil {

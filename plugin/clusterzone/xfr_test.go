@@ -2,7 +2,10 @@ package clusterzone
 
 import (
 	"fmt"
+	"maps"
 	"net"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +20,7 @@ import (
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin/transfer"
 	"github.com/miekg/dns"
+	corev1 "k8s.io/api/core/v1"
 )
 
 func collect(t *testing.T, cz *Clusterzone, zone string, serial uint32) []dns.RR {
@@ -104,6 +108,189 @@ func TestTransferIXFR(t *testing.T) {
 	}
 }
 
+// lbService is a LoadBalancer Service n/name publishing host (a label of
+// example.org) with ingress ips and ClusterIP cip.
+func lbService(t *testing.T, name, host, cip string, ips []string) *corev1.Service {
+	t.Helper()
+	var ingress []string
+	for _, ip := range ips {
+		ingress = append(ingress, fmt.Sprintf(`{"ip":%q}`, ip))
+	}
+	js := fmt.Sprintf(`{"apiVersion":"v1","kind":"Service","metadata":{"name":%q,"namespace":"n","annotations":{"external-dns.alpha.kubernetes.io/hostname":"%s.example.org"}},"spec":{"type":"LoadBalancer","clusterIPs":[%q]},"status":{"loadBalancer":{"ingress":[%s]}}}`,
+		name, host, cip, strings.Join(ingress, ","))
+	svcs, err := manifests.Parse("test", []byte(js))
+	if err != nil || len(svcs) != 1 {
+		t.Fatalf("%s: %v", js, err)
+	}
+	return svcs[0]
+}
+
+// applyIXFR applies an RFC 1995 incremental transfer to zone (presentation
+// strings): it checks the framing (SOA new, then per sequence SOA old,
+// deletions, SOA new, additions; SOA new last) and that every deletion was
+// there and every addition was not.
+func applyIXFR(t *testing.T, zone map[string]bool, rrs []dns.RR) {
+	t.Helper()
+	soa := func(i int) *dns.SOA {
+		s, ok := rrs[i].(*dns.SOA)
+		if !ok {
+			t.Fatalf("IXFR record %d is %v, want an SOA", i, rrs[i])
+		}
+		return s
+	}
+	if len(rrs) < 4 {
+		t.Fatalf("IXFR too short: %v", rrs)
+	}
+	newest := soa(0).Serial
+	if soa(len(rrs)-1).Serial != newest {
+		t.Fatalf("IXFR ends with serial %d, starts with %d", soa(len(rrs)-1).Serial, newest)
+	}
+	del := false
+	for i, rr := range rrs[1 : len(rrs)-1] {
+		if _, ok := rr.(*dns.SOA); ok {
+			del = !del
+			continue
+		}
+		k := rr.String()
+		switch {
+		case del && !zone[k]:
+			t.Errorf("IXFR record %d deletes %q, which the zone does not hold", i+1, k)
+		case del:
+			delete(zone, k)
+		case zone[k]:
+			t.Errorf("IXFR record %d adds %q, which the zone holds", i+1, k)
+		default:
+			zone[k] = true
+		}
+	}
+	if del {
+		t.Errorf("IXFR ends in a deletion sequence")
+	}
+}
+
+// zoneSet returns the records of an AXFR but its SOAs, as presentation strings.
+func zoneSet(rrs []dns.RR) map[string]bool {
+	out := map[string]bool{}
+	for _, rr := range rrs {
+		if rr.Header().Rrtype != dns.TypeSOA {
+			out[rr.String()] = true
+		}
+	}
+	return out
+}
+
+// TestTransferIXFRIncremental: after changes, an IXFR from a serial a
+// secondary had gets exactly the records that changed, per view, and
+// applying it to that serial's AXFR gives the current AXFR.
+func TestTransferIXFRIncremental(t *testing.T) {
+	const zone = "example.org."
+	for _, v := range []table.View{table.External, table.Internal, table.All} {
+		t.Run(v.String(), func(t *testing.T) {
+			cz := newTestPlugin(t, testServices, v)
+			st := cz.shared.Store()
+			before := collect(t, cz, zone, 0)
+			s0 := before[0].(*dns.SOA).Serial
+
+			upsert(st, lbService(t, "a", "a", "10.96.1.1", []string{"192.0.2.101"}))
+			upsert(st, lbService(t, "b", "b", "10.96.1.2", []string{"192.0.2.102", "2001:db8::102"}))
+			mid := collect(t, cz, zone, 0)
+			s1 := mid[0].(*dns.SOA).Serial
+			// b's IPv4 address changes, a goes, c comes and goes.
+			upsert(st, lbService(t, "b", "b", "10.96.1.2", []string{"192.0.2.112", "2001:db8::102"}))
+			st.Delete("n/a")
+			upsert(st, lbService(t, "c", "c", "10.96.1.3", []string{"192.0.2.103"}))
+			st.Delete("n/c")
+			after := collect(t, cz, zone, 0)
+			s2 := after[0].(*dns.SOA).Serial
+			if !(s0 < s1 && s1 < s2) {
+				t.Fatalf("serials %d %d %d", s0, s1, s2)
+			}
+
+			for _, from := range []struct {
+				serial uint32
+				axfr   []dns.RR
+			}{{s0, before}, {s1, mid}} {
+				got := collect(t, cz, zone, from.serial)
+				if len(got) >= 2 && got[1].(*dns.SOA).Serial != from.serial {
+					t.Errorf("IXFR from %d: second SOA %v", from.serial, got[1])
+				}
+				have := zoneSet(from.axfr)
+				applyIXFR(t, have, got)
+				if want := zoneSet(after); !maps.Equal(have, want) {
+					t.Errorf("IXFR from %d applied to its AXFR:\n%v\nwant the current AXFR:\n%v", from.serial, sortedKeys(have), sortedKeys(want))
+				}
+				for _, rr := range got {
+					if strings.Contains(rr.String(), "192.0.2.103") || strings.Contains(rr.String(), "10.96.1.3") {
+						t.Errorf("IXFR from %d carries c, added and removed since: %v", from.serial, rr)
+					}
+				}
+			}
+
+			// Exactly the changed records, in the external view.
+			if v == table.External {
+				got := collect(t, cz, zone, s1)
+				var lines []string
+				for _, rr := range got {
+					lines = append(lines, rr.String())
+				}
+				soa := func(s uint32) string {
+					return fmt.Sprintf("example.org.\t60\tIN\tSOA\tns1.example.org. hostmaster.example.org. %d 7200 1800 1209600 60", s)
+				}
+				want := []string{
+					soa(s2), soa(s1),
+					"a.example.org.\t60\tIN\tA\t192.0.2.101",
+					"a.example.org.\t60\tIN\tTXT\t\"heritage=external-dns,external-dns/owner=test,external-dns/resource=service/n/a\"",
+					"b.example.org.\t60\tIN\tA\t192.0.2.102",
+					soa(s2),
+					"b.example.org.\t60\tIN\tA\t192.0.2.112",
+					soa(s2),
+				}
+				if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+					t.Errorf("IXFR from %d:\n%s\nwant:\n%s", s1, strings.Join(lines, "\n"), strings.Join(want, "\n"))
+				}
+			}
+
+			// The current serial, or a newer one: the single SOA.
+			for _, s := range []uint32{s2, s2 + 1} {
+				if got := collect(t, cz, zone, s); len(got) != 1 || got[0].(*dns.SOA).Serial != s2 {
+					t.Errorf("IXFR from %d (current %d): %v, want the single SOA", s, s2, got)
+				}
+			}
+			// A serial the journal does not reach: the whole zone.
+			if got := collect(t, cz, zone, s0-1); strings.Join(rrStringsOf(got), "\n") != strings.Join(rrStringsOf(after), "\n") {
+				t.Errorf("IXFR from %d: %d records, want the AXFR's %d", s0-1, len(got), len(after))
+			}
+		})
+	}
+}
+
+// With the journal disabled every IXFR from an older serial gets the whole zone.
+func TestTransferIXFRJournalOff(t *testing.T) {
+	const zone = "example.org."
+	cz := newTestPlugin(t, testServices, table.External)
+	st := cz.shared.Store()
+	st.Table().SetJournalLimits(0, 0)
+	s0 := collect(t, cz, zone, 0)[0].(*dns.SOA).Serial
+	upsert(st, lbService(t, "a", "a", "10.96.1.1", []string{"192.0.2.101"}))
+	after := collect(t, cz, zone, 0)
+	if got := collect(t, cz, zone, s0); strings.Join(rrStringsOf(got), "\n") != strings.Join(rrStringsOf(after), "\n") {
+		t.Errorf("IXFR from %d with the journal off: %d records, want the AXFR's %d", s0, len(got), len(after))
+	}
+}
+
+func rrStringsOf(rrs []dns.RR) []string {
+	out := make([]string, len(rrs))
+	for i, rr := range rrs {
+		out[i] = rr.String()
+	}
+	return out
+}
+
+func sortedKeys(m map[string]bool) string {
+	keys := slices.Sorted(maps.Keys(m))
+	return strings.Join(keys, "\n")
+}
+
 func TestTransferNotAuthoritative(t *testing.T) {
 	cz := newTestPlugin(t, testServices, table.External)
 	for _, z := range []string{"example.com.", "web.example.org.", "org."} {
@@ -152,7 +339,7 @@ func (n *notifySink) count() int {
 }
 
 // testTransferPlugin builds the transfer plugin from a Corefile snippet.
-func testTransferPlugin(t *testing.T, input string) *transfer.Transfer {
+func testTransferPlugin(t testing.TB, input string) *transfer.Transfer {
 	t.Helper()
 	c := caddy.NewTestController("dns", input)
 	setupFn, err := caddy.DirectiveAction("dns", "transfer")

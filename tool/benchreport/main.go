@@ -45,8 +45,9 @@ func main() {
 	readJSON(filepath.Join(*dir, "headless.json"), &r.Headless)
 	readJSON(filepath.Join(*dir, "route53.json"), &r.Route53)
 	r.GoBench = append(parseGoBench(filepath.Join(*dir, "gobench-servedns.txt")), parseGoBench(filepath.Join(*dir, "gobench-table.txt"))...)
+	r.GoBench = append(r.GoBench, parseGoBench(filepath.Join(*dir, "gobench-ixfr.txt"))...)
 	r.Benchstat = map[string]string{}
-	for _, n := range []string{"servedns", "apply", "lookup"} {
+	for _, n := range []string{"servedns", "apply", "lookup", "ixfr"} {
 		if b, err := os.ReadFile(filepath.Join(*dir, "benchstat-"+n+".txt")); err == nil {
 			r.Benchstat[n] = string(b)
 		}
@@ -494,6 +495,11 @@ func targets(r *Report) []Target {
 			add(fmt.Sprintf("one change (%s) at 100,000 names <= 2x at 1,000", op), wall <= 2, "wall %.0f vs %.0f ns (%.2fx), %.0f vs %.0f allocs", large.NsPerOp, small.NsPerOp, wall, large.AllocsPer, small.AllocsPer)
 		}
 	}
+	if ixfr, axfr, ok := r.transfer(100000); ok {
+		share := ixfr.Extra["wire-B/op"] / axfr.Extra["wire-B/op"]
+		add("IXFR of one change at 100,000 names < 1% of the AXFR's bytes", share < 0.01, "%.0f vs %.0f bytes (%.4f%%); %.0f vs %.0f ns",
+			ixfr.Extra["wire-B/op"], axfr.Extra["wire-B/op"], 100*share, ixfr.NsPerOp, axfr.NsPerOp)
+	}
 	var lookups []string
 	zero := true
 	for _, g := range r.GoBench {
@@ -506,4 +512,11 @@ func targets(r *Report) []Target {
 		add("zero allocations per query in the table lookup", zero, "allocs/op: %s", strings.Join(lookups, ", "))
 	}
 	return ts
+}
+
+// transfer returns BenchmarkTransfer's IXFR and AXFR of one change at names.
+func (r *Report) transfer(names int) (ixfr, axfr GoBench, ok bool) {
+	ixfr, ok1 := r.goBench(fmt.Sprintf("BenchmarkTransfer/names=%d/xfr=ixfr", names))
+	axfr, ok2 := r.goBench(fmt.Sprintf("BenchmarkTransfer/names=%d/xfr=axfr", names))
+	return ixfr, axfr, ok1 && ok2 && axfr.Extra["wire-B/op"] > 0
 }

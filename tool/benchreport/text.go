@@ -112,7 +112,18 @@ func (r *Report) Text() string {
 				p("   %-36s %10.1f %8.0f %8.0f", q, g.NsPerOp, g.BPerOp, g.AllocsPer)
 			}
 		}
-		for _, k := range []string{"servedns", "apply", "lookup"} {
+		if _, _, ok := r.transfer(1000); ok {
+			p("   Zone transfer of one Service change  %22s   %22s   %14s", "IXFR", "AXFR", "IXFR/AXFR")
+			p("   %-36s %10s %11s   %10s %11s   %7s %6s", "", "ns/op", "wire-B/op", "ns/op", "wire-B/op", "bytes", "time")
+			for _, n := range []int{1000, 100000} {
+				if i, a, ok := r.transfer(n); ok {
+					p("   %-36s %10.0f %11.0f   %10.0f %11.0f   %6.3f%% %5.2f%%", fmt.Sprintf("names=%d", n), i.NsPerOp, i.Extra["wire-B/op"], a.NsPerOp, a.Extra["wire-B/op"],
+						100*i.Extra["wire-B/op"]/a.Extra["wire-B/op"], 100*i.NsPerOp/a.NsPerOp)
+				}
+			}
+			p("   (the change and its transfer through the transfer plugin; wire-B: the packed messages)")
+		}
+		for _, k := range []string{"servedns", "apply", "lookup", "ixfr"} {
 			if t := r.Benchstat[k]; t != "" {
 				p("")
 				p("   benchstat (%s):", k)

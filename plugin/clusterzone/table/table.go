@@ -394,6 +394,8 @@ type Table struct {
 	// observed[zone] is set when the zone's serial is read with Serial
 	// (SOA queries, transfers) and cleared when it moves; see bump.
 	observed map[string]*atomic.Bool
+	// journal holds the changes of each zone for IXFR (journal.go).
+	journal journal
 
 	subMu sync.Mutex
 	subs  []func(Change)
@@ -411,6 +413,7 @@ func New(zones []string, ownerID string) *Table {
 		serials: map[string]uint32{},
 		now:     time.Now,
 	}
+	t.journal.maxEntries, t.journal.maxBytes = DefaultJournalEntries, DefaultJournalBytes
 	t.observed = map[string]*atomic.Bool{}
 	for _, z := range zones {
 		t.serials[z] = uint32(t.now().Unix())
@@ -575,6 +578,9 @@ func (t *Table) claim(owner Owner, s RecordSet, sole bool) (bool, []Conflict) {
 	prev, was := n.win, n.published()
 	n.win = pickWinner(n.claims)
 	t.published(s.Name, was, n.published())
+	if prev != n.win {
+		t.jot(s.Name, prev, n.win)
+	}
 	var conflicts []Conflict
 	if n.win != e {
 		conflicts = append(conflicts, Conflict{Name: s.Name, Loser: owner, Winner: n.win.Owner})
@@ -601,6 +607,9 @@ func (t *Table) unclaim(name, key string) bool {
 	}
 	n.win = pickWinner(n.claims)
 	t.published(name, was, n.published())
+	if prev != n.win {
+		t.jot(name, prev, n.win)
+	}
 	if n.empty() {
 		delete(t.names, name)
 	}
@@ -674,6 +683,7 @@ func pickWinner(claims []*Entry) *Entry {
 // changed names, sorted and without duplicates (in changed's array), and the
 // zones.
 func (t *Table) bump(changed []string) (names, zones []string) {
+	defer t.clearPending()
 	if len(changed) == 0 {
 		return nil, nil
 	}
@@ -700,6 +710,7 @@ func (t *Table) bump(changed []string) (names, zones []string) {
 		case seen:
 			s++
 		}
+		t.record(z, t.serials[z], s, seen)
 		t.serials[z] = s
 	}
 	sort.Strings(zones)
