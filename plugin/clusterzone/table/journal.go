@@ -222,8 +222,12 @@ func entryBytes(e *Entry) int {
 // nothing when from is the serial). It counts as a read of the serial (see
 // Serial).
 func (t *Table) Delta(zone string, from uint32) (serial uint32, changes []JournalChange, ok bool) {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
+	t.settled(zone, func() { serial, changes, ok = t.deltaLocked(zone, from) })
+	return serial, changes, ok
+}
+
+// deltaLocked is Delta under the read lock.
+func (t *Table) deltaLocked(zone string, from uint32) (serial uint32, changes []JournalChange, ok bool) {
 	if o := t.observed[zone]; o != nil {
 		o.Store(true)
 	}

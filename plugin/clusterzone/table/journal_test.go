@@ -10,13 +10,12 @@ import (
 
 const jzone = "example.org."
 
-// journalTable returns a table of jzone and other.org. whose clock stands
-// still: serials move by one per read-then-change.
-func journalTable() *Table {
-	now := time.Unix(2_000_000_000, 0)
+// journalTable returns a table of jzone and other.org. with a fake clock;
+// reading the serial with the clock's read moves it one second on, so that
+// serials move by one per read-then-change.
+func journalTable() (*Table, *fakeClock) {
 	tb := New([]string{jzone, "other.org."}, "me")
-	tb.now = func() time.Time { return now }
-	return tb
+	return tb, useFakeClock(tb, time.Unix(2_000_000_000, 0))
 }
 
 // jset publishes name (a label of jzone) with one address, owned by n/name.
@@ -43,18 +42,18 @@ func describeDelta(cs []JournalChange) string {
 }
 
 func TestJournalDelta(t *testing.T) {
-	tb := journalTable()
+	tb, clk := journalTable()
 	jset(tb, "base", "192.0.2.1") // before anyone read a serial: not journaled
-	s0 := tb.Serial(jzone)
+	s0 := clk.read(jzone)
 	jset(tb, "a", "192.0.2.10")
-	s1 := tb.Serial(jzone)
+	s1 := clk.read(jzone)
 	jset(tb, "b", "192.0.2.20")
 	jset(tb, "a", "192.0.2.11") // nobody read s2 yet: same step
-	s2 := tb.Serial(jzone)
+	s2 := clk.read(jzone)
 	tb.Delete("n/a")
 	jset(tb, "c", "192.0.2.30")
 	tb.Delete("n/c") // added and removed within the step: gone
-	s3 := tb.Serial(jzone)
+	s3 := clk.read(jzone)
 	if s1 != s0+1 || s2 != s1+1 || s3 != s2+1 {
 		t.Fatalf("serials %d %d %d %d, want one apart", s0, s1, s2, s3)
 	}
@@ -90,21 +89,21 @@ func TestJournalDelta(t *testing.T) {
 // change nobody has seen the serial before does not start a step, even when
 // the clock moves the serial.
 func TestJournalUnreadSerial(t *testing.T) {
-	now := time.Unix(2_000_000_000, 0)
 	tb := New([]string{jzone}, "me")
-	tb.now = func() time.Time { return now }
+	clk := useFakeClock(tb, time.Unix(2_000_000_000, 0))
 	jset(tb, "a", "192.0.2.1")
-	now = now.Add(time.Second)
+	clk.tick()
 	jset(tb, "a", "192.0.2.2") // serial moves with the clock, unread
 	if steps, _ := tb.JournalLen(jzone); steps != 0 {
 		t.Fatalf("%d steps before anyone read the serial", steps)
 	}
 	s0 := tb.Serial(jzone)
 	jset(tb, "a", "192.0.2.3")
-	now = now.Add(2 * time.Second)
+	clk.tick()
+	clk.tick()
 	jset(tb, "a", "192.0.2.4") // unread serial: merges into the step, which ends at the new serial
 	cur, changes, ok := tb.Delta(jzone, s0)
-	if !ok || cur != uint32(now.Unix()) || describeDelta(changes) != "a 192.0.2.2>192.0.2.4" {
+	if !ok || cur != uint32(clk.now.Unix()) || describeDelta(changes) != "a 192.0.2.2>192.0.2.4" {
 		t.Errorf("Delta from %d: %d %v %q", s0, cur, ok, describeDelta(changes))
 	}
 	if steps, n := tb.JournalLen(jzone); steps != 1 || n != 1 {
@@ -129,18 +128,18 @@ func TestJournalCaps(t *testing.T) {
 		{"disabled", 0, 1 << 20, []int{1, 1}, nil, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tb := journalTable()
+			tb, clk := journalTable()
 			tb.SetJournalLimits(tc.entries, tc.bytes)
 			var starts []uint32
 			k := 0
 			for _, n := range tc.changes {
-				starts = append(starts, tb.Serial(jzone))
+				starts = append(starts, clk.read(jzone))
 				for i := 0; i < n; i++ {
 					k++
 					jset(tb, fmt.Sprintf("n%d", k), fmt.Sprintf("192.0.2.%d", k))
 				}
 			}
-			cur := tb.Serial(jzone)
+			cur := clk.read(jzone)
 			for i, s := range starts {
 				want := false
 				for _, r := range tc.reach {

@@ -92,14 +92,14 @@ func sortEntries(es []*Entry) {
 // publish in view v, sorted by name, read under one lock: the entries are
 // the zone the serial names (a zone transfer sends them under it). It counts
 // as a read of the serial (see Serial).
-func (t *Table) Snapshot(zone string, v View) (uint32, []*Entry) {
-	t.mu.RLock()
-	if o := t.observed[zone]; o != nil {
-		o.Store(true)
-	}
-	serial := t.serials[zone]
-	out := t.entriesLocked(zone, v)
-	t.mu.RUnlock()
+func (t *Table) Snapshot(zone string, v View) (serial uint32, out []*Entry) {
+	t.settled(zone, func() {
+		if o := t.observed[zone]; o != nil {
+			o.Store(true)
+		}
+		serial = t.serials[zone]
+		out = t.entriesLocked(zone, v)
+	})
 	sortEntries(out)
 	return serial, out
 }

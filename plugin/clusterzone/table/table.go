@@ -18,8 +18,9 @@ import (
 type Change struct {
 	// Names whose published records changed (lower-case FQDNs).
 	Names []string
-	// Zones whose records changed: their SOA serial moved, unless nobody
-	// read it since it last moved (see Serial).
+	// Zones whose records changed (their SOA serial moved, unless nobody
+	// read it since it last moved, or it waits for the next second: see
+	// serial.go), or, with no Names, whose serial moved later on its own.
 	Zones []string
 	// Conflicts found by this change: Services that lost a name.
 	Conflicts []Conflict
@@ -45,10 +46,19 @@ type Table struct {
 	observed map[string]*atomic.Bool
 	// journal holds the changes of each zone for IXFR (journal.go).
 	journal journal
+	// pending[zone] is set while the zone has changes that wait for the
+	// next second's serial; floor is the serial Raise asked for; armed
+	// tells that publishDue's timer runs (serial.go).
+	pending map[string]bool
+	floor   uint32
+	armed   bool
 
 	subMu sync.Mutex
 	subs  []func(Change)
 	now   func() time.Time
+	// after and sleep are time.AfterFunc and time.Sleep, but for tests.
+	after func(time.Duration, func())
+	sleep func(time.Duration)
 }
 
 // New returns an empty table for zones (lower-case FQDNs). ownerID goes into
@@ -60,7 +70,10 @@ func New(zones []string, ownerID string) *Table {
 		names:   map[string]*node{},
 		byOwner: map[string]string{},
 		serials: map[string]uint32{},
+		pending: map[string]bool{},
 		now:     time.Now,
+		after:   func(d time.Duration, f func()) { time.AfterFunc(d, f) },
+		sleep:   time.Sleep,
 	}
 	t.journal.maxEntries, t.journal.maxBytes = DefaultJournalEntries, DefaultJournalBytes
 	t.observed = map[string]*atomic.Bool{}
@@ -86,7 +99,7 @@ func (t *Table) Subscribe(f func(Change)) {
 }
 
 func (t *Table) notify(ch Change) {
-	if len(ch.Names) == 0 && len(ch.Conflicts) == 0 {
+	if len(ch.Names) == 0 && len(ch.Zones) == 0 && len(ch.Conflicts) == 0 {
 		return
 	}
 	t.subMu.Lock()
