@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the programs the tests talk to when they are missing:
 #   dig, kdig      Debian bind9-dnsutils, knot-dnsutils (DNS clients)
+#   delv           Debian bind9-dnsutils (the DNSSEC validator of the dnssec test)
 #   knotd          Debian knot (the real secondary for zone transfer tests)
 #   dnsperf        Debian dnsperf (make bench)
 #   moto_server    Python moto[server] (Route 53 emulator)
 set -euo pipefail
 need=()
-command -v dig >/dev/null || need+=(bind9-dnsutils)
+{ command -v dig && command -v delv; } >/dev/null || need+=(bind9-dnsutils)
 command -v kdig >/dev/null || need+=(knot-dnsutils)
 command -v knotd >/dev/null || [ -x /usr/sbin/knotd ] || need+=(knot)
 command -v dnsperf >/dev/null || need+=(dnsperf)

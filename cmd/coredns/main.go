@@ -15,8 +15,9 @@ func main() {
 }
 
 // withClusterzone puts clusterzone into the plugin chain beside
-// k8s_external: after transfer (which asks it for zones) and the caches and
-// rewrites, before kubernetes, file and forward.
+// k8s_external: after transfer (which asks it for zones), dnssec (which signs
+// its answers) and the caches and rewrites, before kubernetes, file and
+// forward.
 func withClusterzone(dirs []string) []string {
 	out := make([]string, 0, len(dirs)+1)
 	for _, d := range dirs {
