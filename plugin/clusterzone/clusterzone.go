@@ -116,15 +116,26 @@ func (cz *Clusterzone) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dn
 		}
 		m.Rcode = dns.RcodeNameError
 	}
+	negative := len(answer) == 0
+	if !negative && qtype != dns.TypeCNAME && qtype != dns.TypeANY {
+		var found bool
+		answer, found, negative = cz.chase(t, zone, answer, qtype)
+		if !found {
+			// The rcode is that of the last name of the chain (RFC 6604).
+			m.Rcode = dns.RcodeNameError
+		}
+	}
 	m.Answer = answer
-	if len(answer) == 0 {
+	if negative {
 		// The SOA of a negative answer is read for its TTL, not compared:
 		// it does not count as a read of the serial (see table.Serial).
 		m.Ns = []dns.RR{cz.soaWith(zone, t.PeekSerial(zone))}
 	} else if qname == zone && qtype == dns.TypeNS {
 		m.Extra = cz.glue(zone)
+	} else {
+		m.Extra = cz.targets(t, zone, answer)
 	}
-	if len(m.Answer) > 1 && !fit(state, m) {
+	if len(m.Answer)+len(m.Extra) > 1 && !fit(state, m) {
 		log.Warningf("The answer for %s %s does not fit a DNS message (%d records): SERVFAIL; lower max-addresses", qname, dns.TypeToString[qtype], len(m.Answer))
 		return dns.RcodeServerFailure, nil
 	}
@@ -133,7 +144,8 @@ func (cz *Clusterzone) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dn
 }
 
 // fit makes a multi-record answer fit what the client takes, whole RRsets
-// or nothing (RFC 2181 section 9): compressed; over UDP, an answer still
+// or nothing (RFC 2181 section 9): compressed; then without the additional
+// section (glue, SRV targets), which is optional; over UDP, an answer still
 // larger than the client's buffer (EDNS, or bufsize) goes out empty with TC
 // set, and the client asks again over TCP; over TCP, one larger than a
 // message can hold does not fit (false).
@@ -141,6 +153,14 @@ func fit(state request.Request, m *dns.Msg) bool {
 	m.Compress = true
 	if m.Len() <= state.Size() {
 		return true
+	}
+	if len(m.Extra) > 0 {
+		// Additional data is optional: it goes first, without TC (RFC 2181
+		// section 9).
+		m.Extra = nil
+		if m.Len() <= state.Size() {
+			return true
+		}
 	}
 	if state.Proto() == "tcp" {
 		return false
@@ -201,6 +221,81 @@ func (cz *Clusterzone) lookup(t *table.Table, zone, qname, asked string, qtype u
 	return t.Records(a.Entry, qtype, cz.view, asked), true
 }
 
+// targets returns the addresses (A and AAAA) of the targets of the SRV
+// records in answer that are inside zone, for the additional section (RFC
+// 2782, RFC 1034 section 4.3.2 step 6; as Knot and the file plugin do), so
+// that a client needs no second query.
+func (cz *Clusterzone) targets(t *table.Table, zone string, answer []dns.RR) []dns.RR {
+	var out []dns.RR
+	for i, rr := range answer {
+		srv, ok := rr.(*dns.SRV)
+		if !ok {
+			continue
+		}
+		target := strings.ToLower(srv.Target)
+		if target != zone && !above(zone, target) {
+			continue
+		}
+		dup := false
+		for _, prev := range answer[:i] {
+			if p, ok := prev.(*dns.SRV); ok && strings.EqualFold(p.Target, target) {
+				dup = true
+				break
+			}
+		}
+		if dup {
+			continue
+		}
+		for _, qt := range [...]uint16{dns.TypeA, dns.TypeAAAA} {
+			recs, _ := cz.lookup(t, zone, target, srv.Target, qt)
+			for _, r := range recs {
+				if r.Header().Rrtype == qt {
+					out = append(out, r)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// maxChase bounds the CNAMEs followed in one answer (a loop, or a long
+// chain, ends there; the resolver asks again for the last target).
+const maxChase = 8
+
+// chase follows a CNAME that answer ends with while its target is inside
+// zone (RFC 1034 section 4.3.2, step 3a; as the file plugin and Knot do):
+// the target's records of qtype are added, and so on for a CNAME there. It
+// returns the answer, whether the last target exists (an NXDOMAIN there is
+// the rcode of the whole answer, RFC 6604), and whether the chain ends
+// without records of qtype (a negative answer: the SOA goes in authority).
+// A target outside the zone ends the chain: the resolver follows it.
+func (cz *Clusterzone) chase(t *table.Table, zone string, answer []dns.RR, qtype uint16) ([]dns.RR, bool, bool) {
+	for hops := 0; hops < maxChase; hops++ {
+		c, ok := answer[len(answer)-1].(*dns.CNAME)
+		if !ok {
+			return answer, true, false
+		}
+		target := strings.ToLower(c.Target)
+		if target != zone && !above(zone, target) {
+			return answer, true, false
+		}
+		for _, rr := range answer {
+			if strings.EqualFold(rr.Header().Name, target) {
+				return answer, true, false // a loop
+			}
+		}
+		more, exists := cz.lookup(t, zone, target, c.Target, qtype)
+		if !exists {
+			return answer, false, true
+		}
+		if len(more) == 0 {
+			return answer, true, true
+		}
+		answer = append(answer, more...)
+	}
+	return answer, true, false
+}
+
 // above reports whether name is a proper ancestor of child; both are
 // lower-case FQDNs. Unlike dns.IsSubDomain it does not allocate (it runs for
 // every NXDOMAIN and wildcard answer).
@@ -259,10 +354,15 @@ func (cz *Clusterzone) glue(zone string) []dns.RR {
 	return out
 }
 
+// filterType returns the records of rrs of type qtype; for ANY, the whole
+// RRset of the first record's type (RFC 8482: one RRset, never part of one).
 func filterType(rrs []dns.RR, qtype uint16) []dns.RR {
+	if qtype == dns.TypeANY && len(rrs) > 0 {
+		qtype = rrs[0].Header().Rrtype
+	}
 	var out []dns.RR
 	for _, rr := range rrs {
-		if rr.Header().Rrtype == qtype || (qtype == dns.TypeANY && len(out) == 0) {
+		if rr.Header().Rrtype == qtype {
 			out = append(out, rr)
 		}
 	}

@@ -197,7 +197,8 @@ var serveTests = []test.Case{
 	{Qname: "fOo.ApPs.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("fOo.ApPs.example.org. 300 IN A 192.0.2.12")}},
 	{Qname: "ExAmPlE.org.", Qtype: dns.TypeSOA, Answer: []dns.RR{test.SOA("ExAmPlE.org. 60 IN SOA ns1.example.org. hostmaster.example.org. 1 7200 1800 1209600 60")}},
 	{Qname: "NoPe.example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
-	{Qname: "_NP._udp.np.example.org.", Qtype: dns.TypeSRV, Answer: []dns.RR{test.SRV("_NP._udp.np.example.org. 60 IN SRV 0 50 30053 np.example.org.")}},
+	// An SRV target inside the zone has its addresses in the additional section (RFC 2782).
+	{Qname: "_NP._udp.np.example.org.", Qtype: dns.TypeSRV, Answer: []dns.RR{test.SRV("_NP._udp.np.example.org. 60 IN SRV 0 50 30053 np.example.org.")}, Extra: []dns.RR{test.A("np.example.org. 60 IN A 203.0.113.1")}},
 	// ANY: one whole RRset (RFC 8482, RFC 2181 section 5), never part of one.
 	{Qname: "two.example.org.", Qtype: dns.TypeANY, Answer: []dns.RR{test.A("two.example.org. 60 IN A 192.0.2.31"), test.A("two.example.org. 60 IN A 192.0.2.32")}},
 	// internal-hostname: both ClusterIPs.
@@ -243,8 +244,8 @@ var serveTests = []test.Case{
 	{Qname: "db-1.db.example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}},
 	// NodePort: the nodes' ExternalIPs, and SRV per node port (ExternalDNS's 0 50 PORT NAME).
 	{Qname: "np.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("np.example.org. 60 IN A 203.0.113.1")}},
-	{Qname: "_np._tcp.np.example.org.", Qtype: dns.TypeSRV, Answer: []dns.RR{test.SRV("_np._tcp.np.example.org. 60 IN SRV 0 50 30080 np.example.org.")}},
-	{Qname: "_np._udp.np.example.org.", Qtype: dns.TypeSRV, Answer: []dns.RR{test.SRV("_np._udp.np.example.org. 60 IN SRV 0 50 30053 np.example.org.")}},
+	{Qname: "_np._tcp.np.example.org.", Qtype: dns.TypeSRV, Answer: []dns.RR{test.SRV("_np._tcp.np.example.org. 60 IN SRV 0 50 30080 np.example.org.")}, Extra: []dns.RR{test.A("np.example.org. 60 IN A 203.0.113.1")}},
+	{Qname: "_np._udp.np.example.org.", Qtype: dns.TypeSRV, Answer: []dns.RR{test.SRV("_np._udp.np.example.org. 60 IN SRV 0 50 30053 np.example.org.")}, Extra: []dns.RR{test.A("np.example.org. 60 IN A 203.0.113.1")}},
 	{Qname: "_np._tcp.np.example.org.", Qtype: dns.TypeA, Ns: []dns.RR{test.SOA(soa)}},
 	{Qname: "_tcp.np.example.org.", Qtype: dns.TypeSRV, Ns: []dns.RR{test.SOA(soa)}},
 	{Qname: "np.example.org.", Qtype: dns.TypeSRV, Ns: []dns.RR{test.SOA(soa)}},
@@ -294,7 +295,8 @@ func TestServeDNSViews(t *testing.T) {
 		// NodePort: ClusterIPs inside; SRV (node ports) only outside.
 		{table.Internal, test.Case{Qname: "np.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("np.example.org. 60 IN A 10.96.0.14")}}},
 		{table.Internal, test.Case{Qname: "_np._tcp.np.example.org.", Qtype: dns.TypeSRV, Rcode: dns.RcodeNameError, Ns: []dns.RR{test.SOA(soa)}}},
-		{table.All, test.Case{Qname: "_np._tcp.np.example.org.", Qtype: dns.TypeSRV, Answer: []dns.RR{test.SRV("_np._tcp.np.example.org. 60 IN SRV 0 50 30080 np.example.org.")}}},
+		{table.All, test.Case{Qname: "_np._tcp.np.example.org.", Qtype: dns.TypeSRV, Answer: []dns.RR{test.SRV("_np._tcp.np.example.org. 60 IN SRV 0 50 30080 np.example.org.")},
+			Extra: []dns.RR{test.A("np.example.org. 60 IN A 10.96.0.14"), test.A("np.example.org. 60 IN A 203.0.113.1")}}},
 	} {
 		cz := newTestPlugin(t, testServices, tc.view)
 		rec := dnstest.NewRecorder(&test.ResponseWriter{})
@@ -438,5 +440,87 @@ func TestServeDNSNSParents(t *testing.T) {
 		if err := test.SortAndCheck(rec.Msg, tc); err != nil {
 			t.Errorf("%s %s: %v", tc.Qname, dns.TypeToString[tc.Qtype], err)
 		}
+	}
+}
+
+// ExternalName Services whose CNAMEs point inside the zone (with
+// `externalname cname`).
+const chaseServices = `
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: inzone
+  namespace: shop
+  annotations:
+    external-dns.kubernetes.io/hostname: inzone.example.org
+spec:
+  type: ExternalName
+  externalName: web.example.org
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: chain
+  namespace: shop
+  annotations:
+    external-dns.kubernetes.io/hostname: chain.example.org
+spec:
+  type: ExternalName
+  externalName: inzone.example.org
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: dangling
+  namespace: shop
+  annotations:
+    external-dns.kubernetes.io/hostname: dangling.example.org
+spec:
+  type: ExternalName
+  externalName: missing.example.org
+`
+
+// A CNAME whose target is in the zone is followed (RFC 1034 section 4.3.2
+// step 3a, as Knot and the file plugin do): the target's records follow the
+// CNAME; a target without the type is NODATA and one that does not exist
+// NXDOMAIN (RFC 6604), both with the SOA. CNAME and ANY queries are not
+// followed, nor a target outside the zone.
+func TestServeDNSCNAMEChase(t *testing.T) {
+	cz := newTestPluginWith(t, testServices+chaseServices, table.External, func(o *translate.Options) { o.ExternalNameCNAME = true })
+	cname := func(s string) dns.RR { return test.CNAME(s) }
+	for _, tc := range []test.Case{
+		{Qname: "InZone.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{
+			cname("InZone.example.org. 60 IN CNAME web.example.org."), test.A("web.example.org. 60 IN A 192.0.2.10")}},
+		{Qname: "inzone.example.org.", Qtype: dns.TypeTXT, Answer: []dns.RR{
+			cname("inzone.example.org. 60 IN CNAME web.example.org."),
+			test.TXT(`web.example.org. 60 IN TXT "heritage=external-dns,external-dns/owner=test,external-dns/resource=service/shop/web"`)}},
+		{Qname: "chain.example.org.", Qtype: dns.TypeAAAA, Answer: []dns.RR{
+			cname("chain.example.org. 60 IN CNAME inzone.example.org."), cname("inzone.example.org. 60 IN CNAME web.example.org."),
+			test.AAAA("web.example.org. 60 IN AAAA 2001:db8::10")}},
+		{Qname: "inzone.example.org.", Qtype: dns.TypeMX, Answer: []dns.RR{cname("inzone.example.org. 60 IN CNAME web.example.org.")}, Ns: []dns.RR{test.SOA(soa)}},
+		{Qname: "dangling.example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Answer: []dns.RR{cname("dangling.example.org. 60 IN CNAME missing.example.org.")}, Ns: []dns.RR{test.SOA(soa)}},
+		{Qname: "dangling.example.org.", Qtype: dns.TypeCNAME, Answer: []dns.RR{cname("dangling.example.org. 60 IN CNAME missing.example.org.")}},
+		{Qname: "inzone.example.org.", Qtype: dns.TypeANY, Answer: []dns.RR{cname("inzone.example.org. 60 IN CNAME web.example.org.")}},
+		{Qname: "alias.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{cname("alias.example.org. 60 IN CNAME backend.example.com.")}},
+	} {
+		rec := dnstest.NewRecorder(&test.ResponseWriter{})
+		cz.ServeDNS(context.Background(), rec, tc.Msg())
+		if err := test.SortAndCheck(rec.Msg, tc); err != nil {
+			t.Errorf("%s %s: %v", tc.Qname, dns.TypeToString[tc.Qtype], err)
+		}
+	}
+}
+
+// ANY at the ns name is its whole first RRset (both A records), not one record.
+func TestServeDNSNSNameANY(t *testing.T) {
+	cz := newTestPlugin(t, testServices, table.External)
+	cz.setNS("ns1.example.org.", []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.2"), netip.MustParseAddr("::1")})
+	tc := test.Case{Qname: "NS1.example.org.", Qtype: dns.TypeANY, Answer: []dns.RR{
+		test.A("NS1.example.org. 60 IN A 127.0.0.1"), test.A("NS1.example.org. 60 IN A 127.0.0.2")}}
+	rec := dnstest.NewRecorder(&test.ResponseWriter{})
+	cz.ServeDNS(context.Background(), rec, tc.Msg())
+	if err := test.SortAndCheck(rec.Msg, tc); err != nil {
+		t.Errorf("%s %s: %v", tc.Qname, dns.TypeToString[tc.Qtype], err)
 	}
 }
