@@ -74,12 +74,15 @@ type sharedConfig struct {
 	route53   *route53.Config
 	// journalEntries and journalBytes cap each zone's IXFR journal.
 	journalEntries, journalBytes int
+	// serialLease is the Lease "NAMESPACE/NAME" through which replicas
+	// announce their start (kube.RunSerialLease); "" for none.
+	serialLease string
 }
 
 // key identifies the configuration for sharing.
 func (s sharedConfig) key() string {
 	return fmt.Sprintf("%q|%s|%v|%+v|%q|%v|%v", s.manifests, s.kube.Key(), s.useKube,
-		s.translate, s.ownerID, s.resolvers, s.events) + fmt.Sprintf("|%+v|%d|%d", s.route53, s.journalEntries, s.journalBytes)
+		s.translate, s.ownerID, s.resolvers, s.events) + fmt.Sprintf("|%+v|%d|%d|%s", s.route53, s.journalEntries, s.journalBytes, s.serialLease)
 }
 
 // Defaults.
@@ -110,7 +113,7 @@ func parse(c *caddy.Controller) (*Clusterzone, sharedConfig, error) {
 		journalEntries: table.DefaultJournalEntries,
 		journalBytes:   table.DefaultJournalBytes,
 	}
-	var nsName string
+	var nsName, serialLease string
 	var nsAddrs []netip.Addr
 	i := 0
 	for c.Next() {
@@ -306,6 +309,20 @@ func parse(c *caddy.Controller) (*Clusterzone, sharedConfig, error) {
 					}
 					cfg.journalBytes = int(b)
 				}
+			case "serial-lease":
+				args := c.RemainingArgs()
+				if len(args) != 1 {
+					return nil, cfg, c.Errf("serial-lease needs NAMESPACE/NAME or off")
+				}
+				if args[0] == "off" {
+					serialLease = "off"
+					continue
+				}
+				ns, name, err := kube.ParseLeaseName(args[0])
+				if err != nil {
+					return nil, cfg, c.Errf("serial-lease %v", err)
+				}
+				serialLease = ns + "/" + name
 			case "route53":
 				r, err := route53.ParseConfig(c)
 				if err != nil {
@@ -322,6 +339,14 @@ func parse(c *caddy.Controller) (*Clusterzone, sharedConfig, error) {
 	}
 	if len(cfg.manifests) == 0 {
 		cfg.useKube = true
+	}
+	switch {
+	case serialLease != "" && !cfg.useKube:
+		return nil, cfg, c.Errf("serial-lease needs the Kubernetes source, not manifests")
+	case serialLease == "" && cfg.useKube:
+		cfg.serialLease = kube.PodNamespace() + "/" + kube.DefaultSerialLease
+	case serialLease != "off":
+		cfg.serialLease = serialLease
 	}
 	// EndpointSlices for headless (ClusterIP) and NodePort Services, Nodes
 	// for NodePort ones: watched only when those types are published.

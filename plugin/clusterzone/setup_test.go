@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/externaldns"
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/source/kube"
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/table"
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/translate"
 
@@ -28,6 +29,32 @@ func TestParse(t *testing.T) {
 			}
 			if cz.Zones[0] != "example.org." || cz.nsFor("example.org.") != "ns1.example.org." {
 				t.Errorf("zones %v ns %s", cz.Zones, cz.nsFor("example.org."))
+			}
+		}},
+		{`clusterzone`, func(t *testing.T, cz *Clusterzone, cfg sharedConfig) {
+			if want := kube.PodNamespace() + "/clusterzone-serial"; cfg.serialLease != want {
+				t.Errorf("serial lease %q, want %q", cfg.serialLease, want)
+			}
+		}},
+		{`clusterzone {
+			serial-lease dns/serial
+		}`, func(t *testing.T, cz *Clusterzone, cfg sharedConfig) {
+			if cfg.serialLease != "dns/serial" {
+				t.Errorf("serial lease %q", cfg.serialLease)
+			}
+		}},
+		{`clusterzone {
+			serial-lease off
+		}`, func(t *testing.T, cz *Clusterzone, cfg sharedConfig) {
+			if cfg.serialLease != "" {
+				t.Errorf("serial lease %q, want none", cfg.serialLease)
+			}
+		}},
+		{`clusterzone {
+			manifests a.yaml
+		}`, func(t *testing.T, cz *Clusterzone, cfg sharedConfig) {
+			if cfg.serialLease != "" {
+				t.Errorf("manifests: serial lease %q, want none", cfg.serialLease)
 			}
 		}},
 		{`clusterzone {
@@ -147,6 +174,10 @@ func TestParseErrors(t *testing.T) {
 		{"clusterzone {\n ttl\n}", "Wrong argument count"},
 		{"clusterzone {\n max-addresses 0\n}", "Testfile:2 - Error during parsing: max-addresses must be a whole number in 1..1400"},
 		{"clusterzone {\n max-addresses 5000\n}", "max-addresses must be a whole number in 1..1400"},
+		{"clusterzone {\n serial-lease\n}", "Testfile:2 - Error during parsing: serial-lease needs NAMESPACE/NAME or off"},
+		{"clusterzone {\n serial-lease nope\n}", "Testfile:2 - Error during parsing: serial-lease must be NAMESPACE/NAME, got \"nope\""},
+		{"clusterzone {\n serial-lease Kube/x\n}", "Testfile:2 - Error during parsing: serial-lease namespace \"Kube\""},
+		{"clusterzone {\n manifests a.yaml\n serial-lease a/b\n}", "serial-lease needs the Kubernetes source, not manifests"},
 		{"clusterzone {\n ixfr-journal\n}", "Testfile:2 - Error during parsing: ixfr-journal needs ENTRIES [BYTES]"},
 		{"clusterzone {\n ixfr-journal -1\n}", "Testfile:2 - Error during parsing: ixfr-journal entries must be a whole number in 0..10000000, not \"-1\""},
 		{"clusterzone {\n ixfr-journal 10 12\n}", "Testfile:2 - Error during parsing: ixfr-journal bytes must be a whole number in 1024..1099511627776, not \"12\""},

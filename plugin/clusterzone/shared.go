@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -212,7 +213,22 @@ func (s *shared) startSource(ctx context.Context, opts translate.Options, st *st
 	}
 	src := kube.New(s.cfg.kube, client, opts, st)
 	s.goRun(func() { src.Run(ctx) })
+	if ns, name, ok := strings.Cut(s.cfg.serialLease, "/"); ok {
+		// Announce the start once the table holds the first full state
+		// (the table's serial rule).
+		s.goRun(func() {
+			if cache.WaitForCacheSync(ctx.Done(), st.Synced) {
+				kube.RunSerialLease(ctx, client, ns, name, identity(), st.Table().Raise)
+			}
+		})
+	}
 	return client, nil
+}
+
+// identity names this process in Leases: host name and process id.
+func identity() string {
+	h, _ := os.Hostname()
+	return fmt.Sprintf("%s_%d", h, os.Getpid())
 }
 
 // startMirror starts the Route 53 mirror, once the source has loaded its
@@ -241,8 +257,7 @@ func (s *shared) startMirror(ctx context.Context, t *table.Table, client kuberne
 		})
 		return nil
 	}
-	id, _ := os.Hostname()
-	id = fmt.Sprintf("%s_%d", id, os.Getpid())
+	id := identity()
 	s.goRun(func() {
 		if cache.WaitForCacheSync(ctx.Done(), synced) {
 			route53.RunLeaderElected(ctx, client, cfg.LeaseNamespace, cfg.LeaseName, id, m.Run)

@@ -3,12 +3,12 @@ package route53
 import (
 	"fmt"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/externaldns"
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/source/kube"
 
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/plugin/pkg/durations"
@@ -52,9 +52,6 @@ const (
 	// configuration sets one; Route 53 is a global service and the region
 	// only selects the partition.
 	DefaultRegion = "us-east-1"
-
-	defaultLeaseNamespace = "kube-system"
-	serviceAccountNSFile  = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 )
 
 // Hosted zone types, as ExternalDNS's --aws-zone-type names them.
@@ -110,27 +107,13 @@ func DefaultConfig() Config {
 		Policy:               DefaultPolicy,
 		Interval:             DefaultInterval,
 		Debounce:             DefaultDebounce,
-		LeaseNamespace:       podNamespace(),
+		LeaseNamespace:       kube.PodNamespace(),
 		LeaseName:            DefaultLeaseName,
 		BatchSize:            DefaultBatchSize,
 		RateLimit:            DefaultRateLimit,
 		EvaluateTargetHealth: true,
 		TTL:                  DefaultTTL,
 	}
-}
-
-// podNamespace is the namespace CoreDNS runs in: POD_NAMESPACE, else the
-// service account's namespace, else kube-system.
-func podNamespace() string {
-	if ns := strings.TrimSpace(os.Getenv("POD_NAMESPACE")); ns != "" {
-		return ns
-	}
-	if b, err := os.ReadFile(serviceAccountNSFile); err == nil {
-		if ns := strings.TrimSpace(string(b)); ns != "" {
-			return ns
-		}
-	}
-	return defaultLeaseNamespace
 }
 
 // ParseConfig parses the route53 block of the clusterzone plugin. c must be
@@ -248,12 +231,9 @@ func ParseConfig(c *caddy.Controller) (Config, error) {
 			if len(args) != 1 {
 				return cfg, c.ArgErr()
 			}
-			ns, name, ok := strings.Cut(args[0], "/")
-			if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
-				return cfg, c.Errf("lease must be NAMESPACE/NAME, got %q", args[0])
-			}
-			if _, ok := dns.IsDomainName(name); !ok || strings.ToLower(name) != name || strings.ToLower(ns) != ns {
-				return cfg, c.Errf("lease %q is not a valid lower-case NAMESPACE/NAME", args[0])
+			ns, name, err := kube.ParseLeaseName(args[0])
+			if err != nil {
+				return cfg, c.Errf("lease %v", err)
 			}
 			cfg.LeaseNamespace, cfg.LeaseName = ns, name
 		case "batch-size":
