@@ -448,6 +448,13 @@ func (r *Route53Rules) change(w http.ResponseWriter, req *http.Request, id strin
 			rej.Changes = append(rej.Changes, c.String())
 		}
 		r.rejected = append(r.rejected, rej)
+		if !r.closed {
+			shown := rej.Changes
+			if len(shown) > 20 {
+				shown = append(slices.Clone(shown[:20]), fmt.Sprintf("... %d more", len(rej.Changes)-20))
+			}
+			r.t.Logf("harness: Route53Rules: zone %s: rejected %s %q for the batch %q", id, code, msgs, shown)
+		}
 		r.mu.Unlock()
 		reqID := fmt.Sprintf("route53-rules-%d", seq)
 		w.Header().Set("Content-Type", "text/xml")
@@ -514,6 +521,14 @@ func (r *Route53Rules) apply(id string, z *rulesZone, after map[rrsKey]rrsEnt) (
 			r.repair(id, z, z.sets, fmt.Sprintf("after moto failed call %d of %d (%v)", i+1, len(calls), err))
 			return 0, nil, err
 		}
+	}
+	if len(calls) == 0 {
+		// Nothing changes (UPSERTs of what is there, a DELETE and CREATE of
+		// the same): Route 53 accepts it all the same. moto answers every
+		// change with this id and GetChange with INSYNC for any id.
+		status = http.StatusOK
+		body = []byte(xml.Header + `<ChangeResourceRecordSetsResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><ChangeInfo><Id>/change/C2682N5HXP0BZ4</Id><Status>INSYNC</Status><SubmittedAt>` +
+			time.Now().UTC().Format(time.RFC3339) + `</SubmittedAt></ChangeInfo></ChangeResourceRecordSetsResponse>`)
 	}
 	z.sets = after
 	r.mu.Lock()

@@ -200,6 +200,17 @@ func TestRoute53RulesCreateExisting(t *testing.T) {
 	// UPSERT replaces, CREATE after DELETE in one batch is an update.
 	mustChange(t, c, id, chg(types.ChangeActionUpsert, rrs("A.example.org", "A", 120, "192.0.2.7")))
 	mustChange(t, c, id, chg(types.ChangeActionDelete, rrs("a.example.org", "A", 120, "192.0.2.7")), chg(types.ChangeActionCreate, rrs("a.example.org", "A", 30, "192.0.2.8")))
+	// Batches that change nothing are accepted too, and the waiter works.
+	mustChange(t, c, id, chg(types.ChangeActionUpsert, rrs("a.example.org", "A", 30, "192.0.2.8")))
+	mustChange(t, c, id, chg(types.ChangeActionDelete, rrs("a.example.org", "A", 30, "192.0.2.8")), chg(types.ChangeActionCreate, rrs("a.example.org", "A", 30, "192.0.2.8")))
+	out, err := c.ChangeResourceRecordSets(context.Background(), &route53.ChangeResourceRecordSetsInput{HostedZoneId: aws.String(id),
+		ChangeBatch: &types.ChangeBatch{Changes: []types.Change{chg(types.ChangeActionUpsert, rrs("a.example.org", "A", 30, "192.0.2.8"))}}})
+	if err != nil || out.ChangeInfo == nil || out.ChangeInfo.Status != types.ChangeStatusInsync {
+		t.Fatalf("no-op UPSERT: %+v, %v", out, err)
+	}
+	if _, err := c.GetChange(context.Background(), &route53.GetChangeInput{Id: out.ChangeInfo.Id}); err != nil {
+		t.Errorf("GetChange %s: %v", aws.ToString(out.ChangeInfo.Id), err)
+	}
 	wantKeys(t, m, id, "a.example.org. A", `\052.apps.example.org. A`, "w.example.org. A one")
 	got := listAll(t, c, id)["a.example.org. A"]
 	if aws.ToInt64(got.TTL) != 30 || aws.ToString(got.ResourceRecords[0].Value) != "192.0.2.8" {
