@@ -186,17 +186,6 @@ func newProxiedZone(t *testing.T, zone string) (moto string, direct *route53.Cli
 	return moto, direct, id, newFaultProxy(t, moto)
 }
 
-// newProxiedStockZone is newProxiedZone on moto_server itself, without
-// Route 53's rules (harness.Route53Rules). It is for a test that fails on
-// the rules because of a known mirror bug, until it is fixed: see its use.
-func newProxiedStockZone(t *testing.T, zone string) (moto string, direct *route53.Client, id string, proxy *faultProxy) {
-	t.Helper()
-	moto = startMotoServer(t).ServerURL
-	direct = newTestClient(t, moto)
-	id = createZone(t, direct, zone)
-	return moto, direct, id, newFaultProxy(t, moto)
-}
-
 // reset starts counting afresh.
 func (p *faultProxy) reset() { p.mark = len(p.Requests()) }
 
