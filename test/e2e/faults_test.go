@@ -363,10 +363,19 @@ func (w faultZoneWant) records(ns string, svcOf map[string]string) []string {
 func TestFaultRoute53Outage(t *testing.T) {
 	c := harness.StartCluster(t)
 	moto := harness.StartMoto(t)
+	// Through Route 53's rules (moto.URL), this test fails until the mirror
+	// is fixed. After a lost reply the retried batch is rejected as Route 53
+	// rejects it ("Tried to create resource record set [...] but it already
+	// exists", "... but it was not found"), in an <InvalidChangeBatch>
+	// <Messages> answer whose messages the SDK keeps in
+	// types.InvalidChangeBatch.Messages, not in Error(); the mirror's
+	// staleView reads Error(), so it does not take them for out-of-date
+	// rejections and bisects instead of reading the zone again.
+	motoURL := moto.URL
 	nlb := startFakeNLB(t)
-	r53 := r53Client(moto.URL) // direct, for the checks
+	r53 := r53Client(motoURL) // direct, for the checks
 	zoneID := createHostedZone(t, r53, "example.org")
-	proxy := harness.StartFaultProxy(t, moto.URL)
+	proxy := harness.StartFaultProxy(t, motoURL)
 	ctx := context.Background()
 	ns := c.CreateNamespace(t, "faults")
 	svcs := c.Admin.CoreV1().Services(ns)

@@ -16,18 +16,27 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 )
 
-// Moto is a moto_server (the Route 53 emulator) on loopback.
+// Moto is a moto_server (the Route 53 emulator) on loopback, behind a
+// Route53Rules proxy that gives it Route 53's own rules.
 type Moto struct {
-	// URL is "http://127.0.0.1:PORT".
+	// URL is "http://127.0.0.1:PORT", the Route53Rules in front of
+	// moto_server: what every Route 53 client of a test (the plugin, a
+	// FaultProxy, ExternalDNS, the checks) points at.
 	URL string
+	// ServerURL is moto_server itself, lax where Route 53 is strict (see
+	// Route53Rules); only tests of the rules layer use it.
+	ServerURL string
+	// Rules is the Route53Rules at URL.
+	Rules *Route53Rules
 	// Env are the environment entries that point the AWS SDK at fake,
 	// static credentials and away from the machine's AWS configuration; pass
 	// them to StartCoreDNS.
 	Env []string
 }
 
-// StartMoto starts moto_server on a free loopback port; it is stopped by
-// t.Cleanup. It fails the test when moto_server is not installed.
+// StartMoto starts moto_server on a free loopback port and a Route53Rules in
+// front of it (Moto.URL); both are stopped by t.Cleanup. It fails the test
+// when moto_server is not installed.
 func StartMoto(t testing.TB) *Moto {
 	t.Helper()
 	bin, err := exec.LookPath("moto_server")
@@ -58,12 +67,12 @@ func StartMoto(t testing.TB) *Moto {
 			t.Logf("harness: moto_server log (end):\n%s", tailFile(logPath, 40))
 		}
 	})
-	m.URL = fmt.Sprintf("http://127.0.0.1:%d", port)
+	m.ServerURL = fmt.Sprintf("http://127.0.0.1:%d", port)
 	err = poll(60*time.Second, func() error {
 		if done, err := p.exited(); done {
 			return stopPolling{fmt.Errorf("moto_server exited: %v", describeExit(err))}
 		}
-		resp, err := http.Get(m.URL + "/moto-api/")
+		resp, err := http.Get(m.ServerURL + "/moto-api/")
 		if err != nil {
 			return err
 		}
@@ -73,6 +82,8 @@ func StartMoto(t testing.TB) *Moto {
 	if err != nil {
 		t.Fatalf("harness: moto_server did not start: %v\n%s", err, tailFile(logPath, 40))
 	}
+	m.Rules = StartRoute53Rules(t, m.ServerURL)
+	m.URL = m.Rules.URL
 	return m
 }
 
@@ -104,7 +115,8 @@ func Route53Action(r *http.Request) string {
 
 // Route53Client returns a Route 53 client of endpoint (e.g. Moto.URL, not a
 // FaultProxy in front of it) with moto's static credentials, for tests to set
-// up and check hosted zones: its requests are counted by no proxy.
+// up and check hosted zones: its requests are counted by no FaultProxy (they
+// do go through the Route53Rules at Moto.URL, as on Route 53).
 func Route53Client(endpoint string) *route53.Client {
 	return route53.New(route53.Options{
 		Region:       "us-east-1",

@@ -24,15 +24,21 @@ const testOwner = "cz-test"
 
 // startMoto starts moto_server (harness.StartMoto) and points this
 // process's AWS SDK at its fake, static credentials, away from the machine's
-// AWS configuration. It returns moto's URL.
+// AWS configuration. It returns the URL of the harness.Route53Rules in front
+// of moto, which gives it Route 53's rules: every test talks to that.
 func startMoto(t *testing.T) string {
+	t.Helper()
+	return startMotoServer(t).URL
+}
+
+func startMotoServer(t *testing.T) *harness.Moto {
 	t.Helper()
 	m := harness.StartMoto(t)
 	for _, kv := range m.Env {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
-	return m.URL
+	return m
 }
 
 // newTestClient returns a client through NewClient pointed at endpoint.
@@ -167,10 +173,11 @@ func newFaultProxy(t *testing.T, target string) *faultProxy {
 	return &faultProxy{FaultProxy: harness.StartFaultProxy(t, target)}
 }
 
-// newProxiedZone starts moto, creates the hosted zone in it and starts a fault
-// proxy in front of it: it returns moto's URL, a client straight to moto (to
-// prefill and check the zone), the zone id, and the proxy the mirror under
-// test goes through.
+// newProxiedZone starts moto behind Route 53's rules (startMoto), creates
+// the hosted zone in it and starts a fault proxy in front of it: it returns
+// the rules' URL, a client straight to it (to prefill and check the zone,
+// counted by no fault proxy), the zone id, and the proxy the mirror under
+// test goes through (fault proxy -> rules -> moto_server).
 func newProxiedZone(t *testing.T, zone string) (moto string, direct *route53.Client, id string, proxy *faultProxy) {
 	t.Helper()
 	moto = startMoto(t)

@@ -199,6 +199,14 @@ func TestMirrorSplitsRejectedBatch(t *testing.T) {
 // and the mirror reads the zone again instead of failing or duplicating.
 func TestMirrorLostAnswers(t *testing.T) {
 	const zone = "t6.example.org."
+	// Through Route 53's rules, this test fails until the mirror is fixed:
+	// Route 53 answers InvalidChangeBatch with an <InvalidChangeBatch>
+	// <Messages> body, which the SDK turns into *types.InvalidChangeBatch
+	// whose Error() is "InvalidChangeBatch: ChangeBatch errors occurred",
+	// the messages ("... but it already exists") only in its Messages
+	// field. staleView (mirror.go) looks for them in err.Error(), so the
+	// retried batch is bisected down to single records and each name read
+	// again, and the sync does not finish within the test's minute.
 	moto, direct, id, proxy := newProxiedZone(t, zone)
 	proxy.FailNext(changeCall, harness.OutcomeLostReply) // the first for sure
 	proxy.SetLostReplies(0.5)
