@@ -142,7 +142,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"route53 {\nzone example.org Z1\nlease only-name\n}", "NAMESPACE/NAME"},
 		{"route53 {\nzone example.org Z1\nlease ns/\n}", "NAMESPACE/NAME"},
 		{"route53 {\nzone example.org Z1\nlease a/b/c\n}", "NAMESPACE/NAME"},
-		{"route53 {\nzone example.org Z1\nlease NS/Name\n}", "lower-case"},
+		{"route53 {\nzone example.org Z1\nlease NS/Name\n}", `lease namespace "NS": a lowercase RFC 1123 label`},
 		{"route53 {\nzone example.org Z1\nbatch-size\n}", "Wrong argument count"},
 		{"route53 {\nzone example.org Z1\nbatch-size 0\n}", "batch-size"},
 		{"route53 {\nzone example.org Z1\nbatch-size 1001\n}", "batch-size"},

@@ -9,6 +9,7 @@ package route53
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -518,7 +519,8 @@ func (m *Mirror) replan(z *zoneState, units ...*unit) []*unit {
 
 // staleView reports whether Route 53 rejected a batch because the view is
 // out of date: a CREATE of a record that exists, a DELETE of one that does
-// not (or with other values).
+// not (or with other values). err carries the batch's messages
+// (withMessages).
 func staleView(err error) bool {
 	msg := err.Error()
 	for _, s := range []string{"already exists", "not found", "do not match", "found none"} {
@@ -544,6 +546,17 @@ func (m *Mirror) change(ctx context.Context, z *zoneState, b []*unit) error {
 			Comment: aws.String("clusterzone owner " + m.plan.owner),
 		},
 	}, m.callOptions)
+	return withMessages(err)
+}
+
+// withMessages adds the messages of an InvalidChangeBatch to err: Route 53
+// says what it rejected there (one message per problem), not in the error's
+// text, which is only "ChangeBatch errors occurred".
+func withMessages(err error) error {
+	var icb *types.InvalidChangeBatch
+	if errors.As(err, &icb) && len(icb.Messages) > 0 {
+		return fmt.Errorf("%w: %s", err, strings.Join(icb.Messages, "; "))
+	}
 	return err
 }
 
