@@ -134,30 +134,7 @@ zone:
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	k := &knot{Addr: fmt.Sprintf("127.0.0.1:%d", port), Port: port, LogPath: filepath.Join(dir, "knotd.log"), done: make(chan struct{})}
-	logf, err := os.Create(k.LogPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k.cmd = exec.Command(bin, "-c", confPath)
-	k.cmd.Dir = dir
-	k.cmd.Stdout, k.cmd.Stderr = logf, logf
-	if err := k.cmd.Start(); err != nil {
-		t.Fatalf("starting knotd: %v", err)
-	}
-	go func() { k.cmd.Wait(); logf.Close(); close(k.done) }()
-	t.Cleanup(func() {
-		k.cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-k.done:
-		case <-time.After(10 * time.Second):
-			k.cmd.Process.Kill()
-			<-k.done
-		}
-		if t.Failed() {
-			t.Logf("knotd configuration:\n%s\nknotd log:\n%s", conf, k.log())
-		}
-	})
+	k := runKnot(t, bin, dir, confPath, conf, port)
 	t.Logf("knotd %s (zone option %q) on %s, secondary of %s", version, key, k.Addr, primary)
 	return k
 }
