@@ -293,7 +293,7 @@ func TestDeployManifests(t *testing.T) {
 				t.Errorf("Role %s/%s is not bound to ServiceAccount %s/%s", r.Namespace, r.Name, sa.Namespace, sa.Name)
 			}
 			for _, rule := range r.Rules {
-				checkRule(t, "Role "+r.Namespace+"/"+r.Name, rule, map[string][]string{"leases": {"get", "create", "update"}})
+				checkRule(t, "Role "+r.Namespace+"/"+r.Name, rule, map[string][]string{"leases": {"get", "list", "watch", "create", "update"}})
 				if r.Namespace == ns && slices.Contains(rule.Resources, "leases") {
 					leaseRole = true
 				}

@@ -699,8 +699,6 @@ func TestFaultCoreDNSRestart(t *testing.T) {
 	setIngressIPs(t, c, ns, "v4", "192.0.2.111")
 	want[slices.Index(want, "v4.example.org. A 192.0.2.11")] = "v4.example.org. A 192.0.2.111"
 	expectZone(t, r53, zoneID, 30*time.Second, want...)
-	if s1 := soaSerial(t, cd.Addr); s1 <= s0 {
-		t.Errorf("serial %d after a change, was %d", s1, s0)
-	}
+	serialAbove(t, cd.Addr, s0)
 	t.Logf("after %d restarts, a change landed in Route 53; proxy totals: %s; requests: %s", restarts, proxy.Stats(), proxy.Summary())
 }

@@ -74,8 +74,10 @@ func TestMirrorRecords(t *testing.T) {
 	proxy.reset()
 	src.set("default/web", lbSet("web.t1.example.org.", 60, "10.0.0.3", "2001:db8::1"))
 	m.Changed([]string{"web.t1.example.org."})
+	// The zone shows the change before the proxy has logged the batch (it
+	// logs it once moto has answered): wait for both.
 	harness.WaitFor(t, 10*time.Second, "the new target", func() bool {
-		return slices.Equal(values(listZone(t, direct, id)[rrKey{"web.t1.example.org.", "A"}]), []string{"10.0.0.3"})
+		return slices.Equal(values(listZone(t, direct, id)[rrKey{"web.t1.example.org.", "A"}]), []string{"10.0.0.3"}) && len(proxy.sentBatches()) > 0
 	})
 	if b := proxy.sentBatches(); len(b) != 1 || len(b[0]) != 1 || b[0][0].Action != "UPSERT" || b[0][0].Type != "A" {
 		t.Errorf("update sent %v, want one batch with one UPSERT of the A record", b)
