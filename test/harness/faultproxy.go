@@ -426,13 +426,23 @@ func (p *FaultProxy) Stats() FaultStats {
 	return s
 }
 
-// Requests returns every request read so far, in order of arrival (a
-// request still being forwarded is not in it yet). Take len(Requests()) as a
-// mark and slice from it to look at what came after.
+// Requests returns every request answered so far, in the order they were
+// answered (a request still being forwarded is not in it yet). Take
+// len(Requests()) as a mark and slice from it to look at what came after,
+// or LastSeq to leave out requests received before the mark but answered
+// after it.
 func (p *FaultProxy) Requests() []FaultRequest {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]FaultRequest(nil), p.requests...)
+}
+
+// LastSeq returns the Seq of the last request received (0 for none),
+// answered or still being forwarded.
+func (p *FaultProxy) LastSeq() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.seq
 }
 
 // AppliedChanges returns the changes of the ChangeResourceRecordSets requests

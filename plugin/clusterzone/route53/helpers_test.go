@@ -162,7 +162,8 @@ const (
 )
 
 // faultProxy is a harness.FaultProxy between the SDK and moto, with a mark:
-// counts, batches and rejections are those since the last reset.
+// counts, batches and rejections are those of requests received since the
+// last reset (one received before it, still in flight then, is not).
 type faultProxy struct {
 	*harness.FaultProxy
 	mark int
@@ -187,9 +188,17 @@ func newProxiedZone(t *testing.T, zone string) (moto string, direct *route53.Cli
 }
 
 // reset starts counting afresh.
-func (p *faultProxy) reset() { p.mark = len(p.Requests()) }
+func (p *faultProxy) reset() { p.mark = p.LastSeq() }
 
-func (p *faultProxy) since() []harness.FaultRequest { return p.Requests()[p.mark:] }
+func (p *faultProxy) since() []harness.FaultRequest {
+	var out []harness.FaultRequest
+	for _, r := range p.Requests() {
+		if r.Seq > p.mark {
+			out = append(out, r)
+		}
+	}
+	return out
+}
 
 // counts returns the requests of action seen since reset, and how many of
 // them reached moto.
