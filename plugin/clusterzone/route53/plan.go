@@ -259,20 +259,30 @@ func (p planner) planKey(z *zoneState, k rrKey, want map[rrKey]*desired) (*unit,
 	conflict := func(format string, args ...any) (*unit, *problem) {
 		return nil, &problem{k, "conflict", fmt.Sprintf("%s %s: "+format, append([]any{k.name, k.typ}, args...)...)}
 	}
-	wid := ""
+	// The record sets wanted at k: w, and the other Services' routed
+	// beside it under their own set identifiers.
+	var ws []*desired
 	if w != nil {
-		wid = setID(&w.rs)
+		ws = append([]*desired{w}, w.others...)
 	}
-	// The record set at w's set identifier, this owner's others, and
-	// everyone else's.
-	var cur *types.ResourceRecordSet
+	wanted := func(id string) *desired {
+		for _, d := range ws {
+			if setID(&d.rs) == id {
+				return d
+			}
+		}
+		return nil
+	}
+	// The record sets at the wanted set identifiers, this owner's others,
+	// and everyone else's.
+	curs := map[string]*types.ResourceRecordSet{}
 	var stale []*types.ResourceRecordSet
 	var staleOwn []ownership
 	var others []*types.ResourceRecordSet
 	var foreignProblem *problem
 	for _, rs := range z.at(k.name, k.typ) {
-		if w != nil && setID(rs) == wid {
-			cur = rs
+		if wanted(setID(rs)) != nil {
+			curs[setID(rs)] = rs
 			continue
 		}
 		o := p.ownerOf(z, k, isAlias(rs), setID(rs))
@@ -317,50 +327,42 @@ func (p planner) planKey(z *zoneState, k rrKey, want map[rrKey]*desired) (*unit,
 		return u, foreignProblem
 	}
 
-	// The ownership TXT records to write: every name ExternalDNS's
-	// generations read for this record, with its set identifier.
-	var txts []string
-	for _, n := range p.naming.OwnershipNames(k.name, k.typ, w.alias()) {
-		if !n.Written {
-			continue
-		}
-		if !z.contains(n.Name) {
-			return nil, &problem{k, "txt_outside_zone", fmt.Sprintf("%s %s: its ownership TXT %s falls outside zone %s (set txt-prefix, e.g. \"%s.\")", k.name, k.typ, n.Name, z.name, externaldns.RecordTypeTemplate)}
-		}
-		if labels, present := z.heritageLabelsAt(n.Name, wid); present && labels == nil {
-			return conflict("%s holds a TXT record that is not an ownership record; not %s", n.Name, map[bool]string{true: "taking the name", false: "updating"}[cur == nil])
-		}
-		txts = append(txts, n.Name)
-	}
-	own := p.ownerOf(z, k, isAlias(cur) || w.alias(), wid)
-	ours := own.labels.Owner() == p.owner
 	kind := routingKind(&w.rs)
 	for _, o := range others {
 		if routingKind(o) != kind {
 			return conflict("%s holds a record set of another owner with %s; Route 53 does not mix it with %s; not %s",
-				k.name, routingDesc(o), routingDesc(&w.rs), map[bool]string{true: "taking the name", false: "updating"}[cur == nil])
+				k.name, routingDesc(o), routingDesc(&w.rs), map[bool]string{true: "taking the name", false: "updating"}[len(curs) == 0])
 		}
 	}
-	value := quoteTXT(externaldns.Labels{externaldns.LabelOwner: p.owner, externaldns.LabelResource: w.resource}.String())
-	u := &unit{key: k, op: opUpdate, want: w}
-	if cur == nil {
+	if len(curs) < len(ws) && len(z.at(k.name, "CNAME")) > 0 {
+		return conflict("a CNAME exists there; not taking the name")
+	}
+	// Each wanted record set: its ownership TXT records to write (every
+	// name ExternalDNS's generations read for it, with its set
+	// identifier), and the ownership of what is there.
+	txts := make([][]string, len(ws))
+	for i, d := range ws {
+		id, cur := setID(&d.rs), curs[setID(&d.rs)]
+		for _, n := range p.naming.OwnershipNames(k.name, k.typ, d.alias()) {
+			if !n.Written {
+				continue
+			}
+			if !z.contains(n.Name) {
+				return nil, &problem{k, "txt_outside_zone", fmt.Sprintf("%s %s: its ownership TXT %s falls outside zone %s (set txt-prefix, e.g. \"%s.\")", k.name, k.typ, n.Name, z.name, externaldns.RecordTypeTemplate)}
+			}
+			if labels, present := z.heritageLabelsAt(n.Name, id); present && labels == nil {
+				return conflict("%s holds a TXT record that is not an ownership record; not %s", n.Name, map[bool]string{true: "taking the name", false: "updating"}[cur == nil])
+			}
+			txts[i] = append(txts[i], n.Name)
+		}
+		own := p.ownerOf(z, k, isAlias(cur) || d.alias(), id)
+		ours := own.labels.Owner() == p.owner
 		switch {
-		case len(z.at(k.name, "CNAME")) > 0:
-			return conflict("a CNAME exists there; not taking the name")
-		case own.claimed() && !ours:
+		case cur == nil && own.claimed() && !ours:
 			return conflict("the name is owned by %q; not taking it", own.labels.Owner())
-		case own.foreign:
+		case cur == nil && own.foreign:
 			return conflict("the name is owned by %s, which this plugin does not publish; not taking it", own.labels[externaldns.LabelResource])
-		}
-		if len(stale) == 0 {
-			u.op = opCreate
-		}
-		for i, rs := range stale {
-			p.deleteOwned(u, z, k, rs, staleOwn[i], want)
-		}
-		u.add(types.ChangeActionCreate, &w.rs)
-	} else {
-		switch {
+		case cur == nil:
 		case !ours && own.claimed():
 			return conflict("exists in Route 53 and is owned by %q; not updating it", own.labels.Owner())
 		case !ours:
@@ -368,33 +370,50 @@ func (p planner) planKey(z *zoneState, k rrKey, want map[rrKey]*desired) (*unit,
 		case own.foreign:
 			return conflict("exists in Route 53 and is owned by %s, which this plugin does not publish; not updating it", own.labels[externaldns.LabelResource])
 		}
-		for i, rs := range stale {
-			p.deleteOwned(u, z, k, rs, staleOwn[i], want)
-		}
+	}
+
+	// A unit that deletes or changes something is an update; one that
+	// only creates, a creation.
+	u := &unit{key: k, op: opCreate, want: w}
+	if len(stale) > 0 || len(curs) == len(ws) {
+		u.op = opUpdate
+	}
+	for i, rs := range stale {
+		p.deleteOwned(u, z, k, rs, staleOwn[i], want)
+	}
+	for i, d := range ws {
+		id, cur := setID(&d.rs), curs[setID(&d.rs)]
+		before := len(u.changes)
 		switch {
-		case sameRecord(cur, &w.rs):
-		case isAlias(cur) != w.alias() || routingKind(cur) != kind:
+		case cur == nil:
+			u.add(types.ChangeActionCreate, &d.rs)
+		case sameRecord(cur, &d.rs):
+		case isAlias(cur) != d.alias() || routingKind(cur) != kind:
 			// Between ALIAS and plain records, or between routing
 			// policies: replace, in one transaction.
 			u.add(types.ChangeActionDelete, cur)
-			u.add(types.ChangeActionCreate, &w.rs)
+			u.add(types.ChangeActionCreate, &d.rs)
 		default:
-			u.add(types.ChangeActionUpsert, &w.rs)
+			u.add(types.ChangeActionUpsert, &d.rs)
 		}
-	}
-	for _, n := range txts {
-		rs := &types.ResourceRecordSet{Name: aws.String(n), Type: types.RRTypeTxt, TTL: aws.Int64(txtTTL), ResourceRecords: []types.ResourceRecord{{Value: aws.String(value)}}}
-		copyRouting(rs, &w.rs)
-		old := z.getSet(n, "TXT", wid)
-		labels, _ := z.heritageLabelsAt(n, wid)
-		switch {
-		case old == nil:
-			u.add(types.ChangeActionCreate, rs)
-		case routingKind(old) != kind:
-			u.add(types.ChangeActionDelete, old)
-			u.add(types.ChangeActionCreate, rs)
-		case labels.Owner() != p.owner || labels[externaldns.LabelResource] != w.resource || !sameRouting(old, rs):
-			u.add(types.ChangeActionUpsert, rs)
+		value := quoteTXT(externaldns.Labels{externaldns.LabelOwner: p.owner, externaldns.LabelResource: d.resource}.String())
+		for _, n := range txts[i] {
+			rs := &types.ResourceRecordSet{Name: aws.String(n), Type: types.RRTypeTxt, TTL: aws.Int64(txtTTL), ResourceRecords: []types.ResourceRecord{{Value: aws.String(value)}}}
+			copyRouting(rs, &d.rs)
+			old := z.getSet(n, "TXT", id)
+			labels, _ := z.heritageLabelsAt(n, id)
+			switch {
+			case old == nil:
+				u.add(types.ChangeActionCreate, rs)
+			case routingKind(old) != kind:
+				u.add(types.ChangeActionDelete, old)
+				u.add(types.ChangeActionCreate, rs)
+			case labels.Owner() != p.owner || labels[externaldns.LabelResource] != d.resource || !sameRouting(old, rs):
+				u.add(types.ChangeActionUpsert, rs)
+			}
+		}
+		if cur != nil && len(u.changes) > before {
+			u.op = opUpdate
 		}
 	}
 	return u, nil

@@ -251,6 +251,20 @@ func TestPlan(t *testing.T) {
 				"CREATE a-lb.example.org. TXT 300 " + ownerTXT(web) + eu20, "CREATE cname-lb.example.org. TXT 300 " + ownerTXT(web) + eu20},
 		},
 		{
+			name: "routing: two Services of one cluster at one name under their own set identifiers: both created",
+			want: map[rrKey]*desired{{"web.example.org.", "A"}: {rs: routed(webA, w20), resource: web,
+				others: []*desired{want(routed(a("web.example.org.", 300, "192.0.2.9"), c2), "service/default/web2")}}},
+			changes: []string{"CREATE web.example.org. A 300 192.0.2.1" + eu20, "CREATE a-web.example.org. TXT 300 " + ownerTXT(web) + eu20,
+				"CREATE web.example.org. A 300 192.0.2.9 [set-identifier c2, weight 10]", "CREATE a-web.example.org. TXT 300 " + ownerTXT("service/default/web2") + " [set-identifier c2, weight 10]"},
+		},
+		{
+			name: "routing: one of two Services of one cluster at one name goes: its record set and TXT deleted",
+			zone: []types.ResourceRecordSet{routed(webA, w20), oursAt("a-web.example.org.", web, w20),
+				routed(a("web.example.org.", 300, "192.0.2.9"), c2), oursAt("a-web.example.org.", "service/default/web2", c2)},
+			want:    map[rrKey]*desired{{"web.example.org.", "A"}: want(routed(webA, w20), web)},
+			changes: []string{"DELETE web.example.org. A 300 192.0.2.9 [set-identifier c2, weight 10]", "DELETE a-web.example.org. TXT 300 " + ownerTXT("service/default/web2") + " [set-identifier c2, weight 10]"},
+		},
+		{
 			name:     "routing: withheld (invalid annotations): what Route 53 holds is left alone",
 			zone:     []types.ResourceRecordSet{webA, ours("a-web.example.org.", web)},
 			want:     map[rrKey]*desired{{"web.example.org.", "A"}: {rs: types.ResourceRecordSet{Name: aws.String("web.example.org."), Type: types.RRTypeA}, resource: web, withheld: "web.example.org.: invalid routing"}},

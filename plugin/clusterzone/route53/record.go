@@ -37,6 +37,10 @@ type desired struct {
 	// withheld says why the record set is not written (invalid routing
 	// annotations): the plan leaves what Route 53 holds there alone.
 	withheld string
+	// others are the record sets of other Services at the same name and
+	// type, routed beside this one under their own set identifiers (same
+	// policy), in the table's order.
+	others []*desired
 }
 
 // alias reports whether d is an ALIAS record.
@@ -57,6 +61,25 @@ type recordBuilder struct {
 // kept out.
 func (b recordBuilder) build(entries []sourced) (want map[rrKey]*desired, problems []problem) {
 	want = map[rrKey]*desired{}
+	// put adds d at k. The table gives a name's winner first, then the
+	// other Services routed beside it under their own set identifiers.
+	put := func(k rrKey, d *desired) {
+		first := want[k]
+		if first == nil {
+			want[k] = d
+			return
+		}
+		if first.withheld != "" || d.withheld != "" || first.rs.SetIdentifier == nil || d.rs.SetIdentifier == nil ||
+			routingKind(&first.rs) != routingKind(&d.rs) {
+			return
+		}
+		for _, o := range append([]*desired{first}, first.others...) {
+			if setID(&o.rs) == setID(&d.rs) {
+				return
+			}
+		}
+		first.others = append(first.others, d)
+	}
 	for _, s := range entries {
 		set := &s.e.Set
 		if set.ClusterIPOnly && s.v == table.External && !b.internalOK {
@@ -77,8 +100,8 @@ func (b recordBuilder) build(entries []sourced) (want map[rrKey]*desired, proble
 		}
 		if routing != nil && routing.Invalid != "" {
 			for _, t := range []types.RRType{types.RRTypeA, types.RRTypeAaaa} {
-				want[rrKey{set.Name, string(t)}] = &desired{rs: types.ResourceRecordSet{Name: aws.String(set.Name), Type: t}, resource: resource,
-					withheld: fmt.Sprintf("%s: invalid routing annotations of Service %s (%s); left as it is in Route 53", set.Name, s.e.Owner.Key, routing.Invalid)}
+				put(rrKey{set.Name, string(t)}, &desired{rs: types.ResourceRecordSet{Name: aws.String(set.Name), Type: t}, resource: resource,
+					withheld: fmt.Sprintf("%s: invalid routing annotations of Service %s (%s); left as it is in Route 53", set.Name, s.e.Owner.Key, routing.Invalid)})
 			}
 			continue
 		}
@@ -91,7 +114,7 @@ func (b recordBuilder) build(entries []sourced) (want map[rrKey]*desired, proble
 				for _, t := range []types.RRType{types.RRTypeA, types.RRTypeAaaa} {
 					d := &desired{rs: types.ResourceRecordSet{Name: aws.String(set.Name), Type: t, AliasTarget: target}, resource: resource}
 					setRouting(&d.rs, routing)
-					want[rrKey{set.Name, string(t)}] = d
+					put(rrKey{set.Name, string(t)}, d)
 				}
 				continue
 			}
@@ -123,7 +146,7 @@ func (b recordBuilder) build(entries []sourced) (want map[rrKey]*desired, proble
 					resource: resource,
 				}
 				setRouting(&d.rs, routing)
-				want[rrKey{set.Name, string(r.typ)}] = d
+				put(rrKey{set.Name, string(r.typ)}, d)
 			}
 		}
 	}
