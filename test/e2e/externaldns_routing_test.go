@@ -24,7 +24,8 @@ import (
 // compares the zones: the same record sets (name, type, set identifier),
 // the same weights, regions, failover, geolocation, multivalue answers,
 // health checks, values and alias targets, and the same ownership TXT
-// records with the same set identifiers and policies. The one difference
+// records with the same set identifiers and policies, also for two Services
+// at one name under their own set identifiers. The one difference
 // allowed is clusterzone's second TXT of an ALIAS A record (a-NAME beside
 // cname-NAME, for ExternalDNS v0.22+). Geoproximity is left out: moto drops
 // it. clusterzone taking over ExternalDNS's zone adds only that TXT. Then
@@ -65,6 +66,9 @@ func TestExternalDNSRoutingParity(t *testing.T) {
 		{dualStackService(ns, "geoc", ann("geoc.example.org", "set-identifier", "us-wa", "aws-geolocation-country-code", "US", "aws-geolocation-subdivision-code", "WA")), []corev1.LoadBalancerIngress{{IP: "192.0.2.6"}}},
 		{dualStackService(ns, "mv", ann("mv.example.org", "set-identifier", "mv1", "aws-multi-value-answer", "true")), []corev1.LoadBalancerIngress{{IP: "192.0.2.7"}, {IP: "2001:db8::7"}}},
 		{lbNLB, []corev1.LoadBalancerIngress{{Hostname: nlbHost}}},
+		// Two Services of one cluster at one name, each under its own set identifier.
+		{dualStackService(ns, "blue", ann("bg.example.org", "set-identifier", "blue", "aws-weight", "90")), []corev1.LoadBalancerIngress{{IP: "192.0.2.8"}}},
+		{dualStackService(ns, "green", ann("bg.example.org", "set-identifier", "green", "aws-weight", "10")), []corev1.LoadBalancerIngress{{IP: "192.0.2.9"}}},
 	}
 	for _, s := range corpus {
 		if _, err := c.Admin.CoreV1().Services(ns).Create(ctx, s.svc, metav1.CreateOptions{}); err != nil {
@@ -124,6 +128,7 @@ func TestExternalDNSRoutingParity(t *testing.T) {
 		"latency.example.org. A use1", "failover.example.org. A primary", "geo.example.org. A eu",
 		"geoc.example.org. A us-wa", "mv.example.org. AAAA mv1", "nlb.example.org. A nlb-eu", "nlb.example.org. AAAA nlb-eu",
 		"cname-nlb.example.org. TXT nlb-eu", "aaaa-nlb.example.org. TXT nlb-eu",
+		"bg.example.org. A blue", "bg.example.org. A green", "a-bg.example.org. TXT blue", "a-bg.example.org. TXT green",
 	} {
 		if _, ok := theirs[k]; !ok {
 			t.Errorf("ExternalDNS did not write %s", k)
