@@ -265,6 +265,15 @@ func TestPlan(t *testing.T) {
 			changes: []string{"DELETE web.example.org. A 300 192.0.2.9 [set-identifier c2, weight 10]", "DELETE a-web.example.org. TXT 300 " + ownerTXT("service/default/web2") + " [set-identifier c2, weight 10]"},
 		},
 		{
+			name: "routing: geoproximity (a region, coordinates): the bias always written, 0 when not set (as ExternalDNS)",
+			want: map[rrKey]*desired{
+				{"gp.example.org.", "A"}:  want(routed(a("gp.example.org.", 300, "192.0.2.1"), &table.Routing{SetIdentifier: "r", Policy: table.RoutingGeoproximity, ProximityRegion: "eu-west-1", Bias: 10}), web),
+				{"gpc.example.org.", "A"}: want(routed(a("gpc.example.org.", 300, "192.0.2.2"), &table.Routing{SetIdentifier: "c", Policy: table.RoutingGeoproximity, Latitude: "49.22", Longitude: "-74.01"}), web),
+			},
+			changes: []string{"CREATE gp.example.org. A 300 192.0.2.1 [set-identifier r, geoproximity eu-west-1 bias 10]", "CREATE a-gp.example.org. TXT 300 " + ownerTXT(web) + " [set-identifier r, geoproximity eu-west-1 bias 10]",
+				"CREATE gpc.example.org. A 300 192.0.2.2 [set-identifier c, geoproximity 49.22,-74.01 bias 0]", "CREATE a-gpc.example.org. TXT 300 " + ownerTXT(web) + " [set-identifier c, geoproximity 49.22,-74.01 bias 0]"},
+		},
+		{
 			name:     "routing: withheld (invalid annotations): what Route 53 holds is left alone",
 			zone:     []types.ResourceRecordSet{webA, ours("a-web.example.org.", web)},
 			want:     map[rrKey]*desired{{"web.example.org.", "A"}: {rs: types.ResourceRecordSet{Name: aws.String("web.example.org."), Type: types.RRTypeA}, resource: web, withheld: "web.example.org.: invalid routing"}},
