@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -247,7 +248,11 @@ func (s *shared) startMirror(ctx context.Context, t *table.Table, client kuberne
 		return fmt.Errorf("route53: %v", err)
 	}
 	m := route53.New(cfg, t, r53)
-	t.Subscribe(func(ch table.Change) { m.Changed(ch.Names) })
+	t.Subscribe(func(ch table.Change) {
+		if len(ch.Names) > 0 || len(ch.Routed) > 0 {
+			m.Changed(slices.Concat(ch.Names, ch.Routed))
+		}
+	})
 	s.mirror = m
 	if client == nil {
 		s.goRun(func() {

@@ -333,25 +333,35 @@ func (m *Mirror) wanted(z *zoneState, entries []sourced) (map[rrKey]*desired, []
 // may have lost their record.
 func (m *Mirror) load(z *zoneState, sets []types.ResourceRecordSet) (txtRecords []rrKey) {
 	z.load(sets)
+	keys := map[rrKey]bool{}
 	for name, byType := range z.sets {
 		for typ := range byType {
-			k := rrKey{name, typ}
-			switch typ {
-			case "A", "AAAA":
-				if m.plan.owns(z, k) {
-					z.owned[k] = true
+			keys[rrKey{name, typ}] = true
+		}
+	}
+	for k := range z.routed {
+		keys[k] = true
+	}
+	for k := range keys {
+		switch k.typ {
+		case "A", "AAAA":
+			if m.plan.owns(z, k) {
+				z.owned[k] = true
+			}
+		case "TXT":
+			if !slices.ContainsFunc(z.at(k.name, "TXT"), func(rs *types.ResourceRecordSet) bool {
+				labels, _ := z.heritageLabelsAt(k.name, setID(rs))
+				return labels.Owner() == m.plan.owner
+			}) {
+				continue
+			}
+			for _, r := range m.plan.naming.RecordsOf(k.name, "A", "AAAA", "CNAME") {
+				rk := rrKey{r.Name, r.Type}
+				if rk.typ == "CNAME" {
+					rk.typ = "A" // the name ExternalDNS v0.20 gives an ALIAS A record's TXT
 				}
-			case "TXT":
-				if labels, _ := z.heritageLabels(name); labels.Owner() == m.plan.owner {
-					for _, r := range m.plan.naming.RecordsOf(name, "A", "AAAA", "CNAME") {
-						rk := rrKey{r.Name, r.Type}
-						if rk.typ == "CNAME" {
-							rk.typ = "A" // the name ExternalDNS v0.20 gives an ALIAS A record's TXT
-						}
-						if m.zoneFor(rk.name, z.private) == z {
-							txtRecords = append(txtRecords, rk)
-						}
-					}
+				if m.zoneFor(rk.name, z.private) == z {
+					txtRecords = append(txtRecords, rk)
 				}
 			}
 		}

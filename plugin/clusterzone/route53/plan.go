@@ -181,13 +181,15 @@ type ownership struct {
 
 func (o ownership) claimed() bool { return o.labels != nil }
 
-// ownerOf reads the ownership of k the way ExternalDNS's TXT registry does
-// (externaldns.Naming.OwnershipNames): alias says whether the record is, or
-// is to be, an ALIAS record.
-func (p planner) ownerOf(z *zoneState, k rrKey, alias bool) ownership {
+// ownerOf reads the ownership of the record set at k with set identifier
+// id the way ExternalDNS's TXT registry does: from the ownership TXT
+// records (externaldns.Naming.OwnershipNames) with the same set identifier
+// (the registry keys ownership by name, type and set identifier). alias
+// says whether the record is, or is to be, an ALIAS record.
+func (p planner) ownerOf(z *zoneState, k rrKey, alias bool, id string) ownership {
 	var o ownership
 	for _, n := range p.naming.OwnershipNames(k.name, k.typ, alias) {
-		labels, _ := z.heritageLabels(n.Name)
+		labels, _ := z.heritageLabelsAt(n.Name, id)
 		if labels == nil {
 			continue
 		}
@@ -205,15 +207,16 @@ func (p planner) ownerOf(z *zoneState, k rrKey, alias bool) ownership {
 	return o
 }
 
-// owns reports whether this owner owns the record set at k (which exists)
-// as a Service's.
+// owns reports whether this owner owns a record set at k (simple or with
+// a set identifier) as a Service's.
 func (p planner) owns(z *zoneState, k rrKey) bool {
-	cur := z.get(k.name, k.typ)
-	if cur == nil {
-		return false
+	for _, cur := range z.at(k.name, k.typ) {
+		o := p.ownerOf(z, k, isAlias(cur), setID(cur))
+		if o.labels.Owner() == p.owner && !o.foreign {
+			return true
+		}
 	}
-	o := p.ownerOf(z, k, isAlias(cur))
-	return o.labels.Owner() == p.owner && !o.foreign
+	return false
 }
 
 // txtShared reports whether the ownership TXT name txt of k also belongs
@@ -222,110 +225,206 @@ func (p planner) owns(z *zoneState, k rrKey) bool {
 func (p planner) txtShared(z *zoneState, k rrKey, txt string, want map[rrKey]*desired) bool {
 	for _, r := range p.naming.RecordsOf(txt, k.typ) {
 		rk := rrKey{r.Name, r.Type}
-		if rk != k && (z.get(rk.name, rk.typ) != nil || want[rk] != nil) {
+		if rk != k && (len(z.at(rk.name, rk.typ)) > 0 || want[rk] != nil) {
 			return true
 		}
 	}
 	return false
 }
 
-// planKey returns the changes that take the record set k from what the
-// view holds to want[k] (nil: the table holds nothing there) under the
-// ownership rules, as policy sync would; plan filters them by policy.
+// deleteOwned adds the deletion of cur, a record set of this owner, and of
+// its ownership TXT records (those with its set identifier) to u.
+func (p planner) deleteOwned(u *unit, z *zoneState, k rrKey, cur *types.ResourceRecordSet, own ownership, want map[rrKey]*desired) {
+	u.add(types.ChangeActionDelete, cur)
+	for _, n := range own.ours {
+		if rs := z.getSet(n, "TXT", setID(cur)); rs != nil && !p.txtShared(z, k, n, want) {
+			u.add(types.ChangeActionDelete, rs)
+		}
+	}
+}
+
+// planKey returns the changes that take the record sets at k (every set
+// identifier) from what the view holds to want[k] (nil: the table holds
+// nothing there) under the ownership rules, as policy sync would; plan
+// filters them by policy. Ownership is per record set: name, type and set
+// identifier. The record sets this owner holds at k under another set
+// identifier (or none) than want[k]'s are deleted in the same unit as
+// want[k] is written, so a move between routing policies, or to or from
+// one, is one atomic batch and the name never goes without an answer.
 func (p planner) planKey(z *zoneState, k rrKey, want map[rrKey]*desired) (*unit, *problem) {
 	w := want[k]
-	cur := z.get(k.name, k.typ)
-	own := p.ownerOf(z, k, isAlias(cur) || w.alias())
-	ours := own.labels.Owner() == p.owner
+	if w != nil && w.withheld != "" {
+		return nil, &problem{k, "", w.withheld}
+	}
 	conflict := func(format string, args ...any) (*unit, *problem) {
 		return nil, &problem{k, "conflict", fmt.Sprintf("%s %s: "+format, append([]any{k.name, k.typ}, args...)...)}
+	}
+	// The record sets wanted at k: w, and the other Services' routed
+	// beside it under their own set identifiers.
+	var ws []*desired
+	if w != nil {
+		ws = append([]*desired{w}, w.others...)
+	}
+	wanted := func(id string) *desired {
+		for _, d := range ws {
+			if setID(&d.rs) == id {
+				return d
+			}
+		}
+		return nil
+	}
+	// The record sets at the wanted set identifiers, this owner's others,
+	// and everyone else's.
+	curs := map[string]*types.ResourceRecordSet{}
+	var stale []*types.ResourceRecordSet
+	var staleOwn []ownership
+	var others []*types.ResourceRecordSet
+	var foreignProblem *problem
+	for _, rs := range z.at(k.name, k.typ) {
+		if wanted(setID(rs)) != nil {
+			curs[setID(rs)] = rs
+			continue
+		}
+		o := p.ownerOf(z, k, isAlias(rs), setID(rs))
+		switch {
+		case o.labels.Owner() == p.owner && o.foreign:
+			if foreignProblem == nil {
+				foreignProblem = &problem{k, "", fmt.Sprintf("%s %s is owned by %s, which this plugin does not publish; left alone", k.name, k.typ, o.labels[externaldns.LabelResource])}
+			}
+			others = append(others, rs)
+		case o.labels.Owner() == p.owner:
+			stale, staleOwn = append(stale, rs), append(staleOwn, o)
+		default:
+			others = append(others, rs)
+		}
 	}
 
 	if w == nil {
 		u := &unit{key: k, op: opDelete}
-		switch {
-		case cur != nil && ours && own.foreign:
-			return nil, &problem{k, "", fmt.Sprintf("%s %s is owned by %s, which this plugin does not publish; left alone", k.name, k.typ, own.labels[externaldns.LabelResource])}
-		case cur != nil && ours:
-			u.add(types.ChangeActionDelete, cur)
-			for _, n := range own.ours {
-				if rs := z.get(n, "TXT"); rs != nil && !p.txtShared(z, k, n, want) {
-					u.add(types.ChangeActionDelete, rs)
-				}
+		for i, rs := range stale {
+			p.deleteOwned(u, z, k, rs, staleOwn[i], want)
+		}
+		// Ownership TXT records of ours without their record, at every
+		// set identifier.
+		for _, n := range p.naming.OwnershipNames(k.name, k.typ, k.typ == "A") {
+			if !n.Written {
+				continue
 			}
-		case cur == nil:
-			// Ownership TXT records of ours without their record.
-			for _, n := range p.naming.OwnershipNames(k.name, k.typ, k.typ == "A") {
-				labels, _ := z.heritageLabels(n.Name)
-				if n.Name == p.naming.TXTName(k.name, "CNAME") && z.get(k.name, "CNAME") != nil {
+			for _, txt := range z.at(n.Name, "TXT") {
+				id := setID(txt)
+				if z.getSet(k.name, k.typ, id) != nil {
+					continue // its record is planned above
+				}
+				if n.Name == p.naming.TXTName(k.name, "CNAME") && z.getSet(k.name, "CNAME", id) != nil {
 					continue // the TXT of a CNAME record of ours (ExternalDNS writes those too)
 				}
-				if n.Written && labels.Owner() == p.owner && !foreignKind(labels) && !p.txtShared(z, k, n.Name, want) {
-					u.add(types.ChangeActionDelete, z.get(n.Name, "TXT"))
+				labels, _ := z.heritageLabelsAt(n.Name, id)
+				if labels.Owner() == p.owner && !foreignKind(labels) && !p.txtShared(z, k, n.Name, want) {
+					u.add(types.ChangeActionDelete, txt)
 				}
 			}
 		}
-		return u, nil
+		return u, foreignProblem
 	}
 
-	// The ownership TXT records to write: every name ExternalDNS's
-	// generations read for this record.
-	var txts []string
-	for _, n := range p.naming.OwnershipNames(k.name, k.typ, w.alias()) {
-		if !n.Written {
-			continue
+	kind := routingKind(&w.rs)
+	for _, o := range others {
+		if routingKind(o) != kind {
+			return conflict("%s holds a record set of another owner with %s; Route 53 does not mix it with %s; not %s",
+				k.name, routingDesc(o), routingDesc(&w.rs), map[bool]string{true: "taking the name", false: "updating"}[len(curs) == 0])
 		}
-		if !z.contains(n.Name) {
-			return nil, &problem{k, "txt_outside_zone", fmt.Sprintf("%s %s: its ownership TXT %s falls outside zone %s (set txt-prefix, e.g. \"%s.\")", k.name, k.typ, n.Name, z.name, externaldns.RecordTypeTemplate)}
-		}
-		if labels, present := z.heritageLabels(n.Name); present && labels == nil {
-			return conflict("%s holds a TXT record that is not an ownership record; not %s", n.Name, map[bool]string{true: "taking the name", false: "updating"}[cur == nil])
-		}
-		txts = append(txts, n.Name)
 	}
-	value := quoteTXT(externaldns.Labels{externaldns.LabelOwner: p.owner, externaldns.LabelResource: w.resource}.String())
-	u := &unit{key: k, op: opUpdate, want: w}
-	if cur == nil {
-		switch {
-		case z.routed[k]:
-			return conflict("a record set with a routing policy exists there; not taking the name")
-		case z.get(k.name, "CNAME") != nil:
-			return conflict("a CNAME exists there; not taking the name")
-		case own.claimed() && !ours:
-			return conflict("the name is owned by %q; not taking it", own.labels.Owner())
-		case own.foreign:
-			return conflict("the name is owned by %s, which this plugin does not publish; not taking it", own.labels[externaldns.LabelResource])
+	if len(curs) < len(ws) && len(z.at(k.name, "CNAME")) > 0 {
+		return conflict("a CNAME exists there; not taking the name")
+	}
+	// Each wanted record set: its ownership TXT records to write (every
+	// name ExternalDNS's generations read for it, with its set
+	// identifier), and the ownership of what is there.
+	txts := make([][]string, len(ws))
+	for i, d := range ws {
+		id, cur := setID(&d.rs), curs[setID(&d.rs)]
+		for _, n := range p.naming.OwnershipNames(k.name, k.typ, d.alias()) {
+			if !n.Written {
+				continue
+			}
+			if !z.contains(n.Name) {
+				return nil, &problem{k, "txt_outside_zone", fmt.Sprintf("%s %s: its ownership TXT %s falls outside zone %s (set txt-prefix, e.g. \"%s.\")", k.name, k.typ, n.Name, z.name, externaldns.RecordTypeTemplate)}
+			}
+			if labels, present := z.heritageLabelsAt(n.Name, id); present && labels == nil {
+				return conflict("%s holds a TXT record that is not an ownership record; not %s", n.Name, map[bool]string{true: "taking the name", false: "updating"}[cur == nil])
+			}
+			txts[i] = append(txts[i], n.Name)
 		}
-		u.op = opCreate
-		u.add(types.ChangeActionCreate, &w.rs)
-	} else {
+		own := p.ownerOf(z, k, isAlias(cur) || d.alias(), id)
+		ours := own.labels.Owner() == p.owner
 		switch {
+		case cur == nil && own.claimed() && !ours:
+			return conflict("the name is owned by %q; not taking it", own.labels.Owner())
+		case cur == nil && own.foreign:
+			return conflict("the name is owned by %s, which this plugin does not publish; not taking it", own.labels[externaldns.LabelResource])
+		case cur == nil:
 		case !ours && own.claimed():
 			return conflict("exists in Route 53 and is owned by %q; not updating it", own.labels.Owner())
 		case !ours:
 			return conflict("exists in Route 53 and is owned by no one (no ownership TXT); not updating it")
 		case own.foreign:
 			return conflict("exists in Route 53 and is owned by %s, which this plugin does not publish; not updating it", own.labels[externaldns.LabelResource])
-		case sameRecord(cur, &w.rs):
-		case isAlias(cur) != w.alias():
-			// Between ALIAS and plain records: replace, in one transaction.
-			u.add(types.ChangeActionDelete, cur)
-			u.add(types.ChangeActionCreate, &w.rs)
-		default:
-			u.add(types.ChangeActionUpsert, &w.rs)
 		}
 	}
-	for _, n := range txts {
-		labels, present := z.heritageLabels(n)
-		rs := &types.ResourceRecordSet{Name: aws.String(n), Type: types.RRTypeTxt, TTL: aws.Int64(txtTTL), ResourceRecords: []types.ResourceRecord{{Value: aws.String(value)}}}
+
+	// A unit that deletes or changes something is an update; one that
+	// only creates, a creation.
+	u := &unit{key: k, op: opCreate, want: w}
+	if len(stale) > 0 || len(curs) == len(ws) {
+		u.op = opUpdate
+	}
+	for i, rs := range stale {
+		p.deleteOwned(u, z, k, rs, staleOwn[i], want)
+	}
+	for i, d := range ws {
+		id, cur := setID(&d.rs), curs[setID(&d.rs)]
+		before := len(u.changes)
 		switch {
-		case !present:
-			u.add(types.ChangeActionCreate, rs)
-		case labels.Owner() != p.owner || labels[externaldns.LabelResource] != w.resource:
-			u.add(types.ChangeActionUpsert, rs)
+		case cur == nil:
+			u.add(types.ChangeActionCreate, &d.rs)
+		case sameRecord(cur, &d.rs):
+		case isAlias(cur) != d.alias() || routingKind(cur) != kind:
+			// Between ALIAS and plain records, or between routing
+			// policies: replace, in one transaction.
+			u.add(types.ChangeActionDelete, cur)
+			u.add(types.ChangeActionCreate, &d.rs)
+		default:
+			u.add(types.ChangeActionUpsert, &d.rs)
+		}
+		value := quoteTXT(externaldns.Labels{externaldns.LabelOwner: p.owner, externaldns.LabelResource: d.resource}.String())
+		for _, n := range txts[i] {
+			rs := &types.ResourceRecordSet{Name: aws.String(n), Type: types.RRTypeTxt, TTL: aws.Int64(txtTTL), ResourceRecords: []types.ResourceRecord{{Value: aws.String(value)}}}
+			copyRouting(rs, &d.rs)
+			old := z.getSet(n, "TXT", id)
+			labels, _ := z.heritageLabelsAt(n, id)
+			switch {
+			case old == nil:
+				u.add(types.ChangeActionCreate, rs)
+			case routingKind(old) != kind:
+				u.add(types.ChangeActionDelete, old)
+				u.add(types.ChangeActionCreate, rs)
+			case labels.Owner() != p.owner || labels[externaldns.LabelResource] != d.resource || !sameRouting(old, rs):
+				u.add(types.ChangeActionUpsert, rs)
+			}
+		}
+		if cur != nil && len(u.changes) > before {
+			u.op = opUpdate
 		}
 	}
 	return u, nil
+}
+
+// routingDesc describes the routing of rs for messages.
+func routingDesc(rs *types.ResourceRecordSet) string {
+	if k := routingKind(rs); k != "" {
+		return fmt.Sprintf("%s routing (set identifier %q)", k, setID(rs))
+	}
+	return "simple routing"
 }
 
 // foreignKind reports whether labels name a resource kind the plugin does
@@ -360,7 +459,7 @@ func describe(c types.Change) string {
 		}
 		data = fmt.Sprintf("%d %s", aws.ToInt64(rs.TTL), strings.Join(vals, " "))
 	}
-	return fmt.Sprintf("%s %s %s %s", c.Action, aws.ToString(rs.Name), rs.Type, data)
+	return fmt.Sprintf("%s %s %s %s%s", c.Action, aws.ToString(rs.Name), rs.Type, data, routingSummary(rs))
 }
 
 // normName lower-cases name and makes it fully qualified.

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/table"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/route53/types"
 )
@@ -25,6 +27,25 @@ func TestPlan(t *testing.T) {
 	}
 	ours := func(name, resource string) types.ResourceRecordSet { return txtRecord(name, testOwner, resource) }
 	const web = "service/default/web"
+	// Routing: a record set, or an ownership TXT, with a set identifier and policy.
+	routed := func(rs types.ResourceRecordSet, r *table.Routing) types.ResourceRecordSet {
+		setRouting(&rs, r)
+		return rs
+	}
+	oursAt := func(name, resource string, r *table.Routing) types.ResourceRecordSet {
+		return routed(ours(name, resource), r)
+	}
+	theirs := func(name string, r *table.Routing) types.ResourceRecordSet {
+		return routed(txtRecord(name, "other", "service/default/web"), r)
+	}
+	w20 := &table.Routing{SetIdentifier: "eu", Policy: table.RoutingWeighted, Weight: 20}
+	w30 := &table.Routing{SetIdentifier: "eu", Policy: table.RoutingWeighted, Weight: 30}
+	wUS := &table.Routing{SetIdentifier: "us", Policy: table.RoutingWeighted, Weight: 20}
+	lat := &table.Routing{SetIdentifier: "eu", Policy: table.RoutingLatency, Region: "eu-west-1"}
+	c2 := &table.Routing{SetIdentifier: "c2", Policy: table.RoutingWeighted, Weight: 10}
+	c2lat := &table.Routing{SetIdentifier: "c2", Policy: table.RoutingLatency, Region: "us-east-1"}
+	const eu20, eu30, us20, euLat = " [set-identifier eu, weight 20]", " [set-identifier eu, weight 30]", " [set-identifier us, weight 20]", " [set-identifier eu, region eu-west-1]"
+	webA := a("web.example.org.", 300, "192.0.2.1")
 
 	for _, tc := range []struct {
 		name     string
@@ -141,6 +162,122 @@ func TestPlan(t *testing.T) {
 			zone:    []types.ResourceRecordSet{ours("a-web.example.org.", "service/default/old")},
 			want:    map[rrKey]*desired{{"web.example.org.", "A"}: want(a("web.example.org.", 300, "192.0.2.1"), web)},
 			changes: []string{"CREATE web.example.org. A 300 192.0.2.1"},
+		},
+		{
+			name:    "routing: create a weighted record and its TXT with the same set identifier and weight",
+			want:    map[rrKey]*desired{{"web.example.org.", "A"}: want(routed(webA, w20), web)},
+			changes: []string{"CREATE web.example.org. A 300 192.0.2.1" + eu20, "CREATE a-web.example.org. TXT 300 " + ownerTXT(web) + eu20},
+		},
+		{
+			name: "routing: same weighted record: nothing",
+			zone: []types.ResourceRecordSet{routed(webA, w20), oursAt("a-web.example.org.", web, w20)},
+			want: map[rrKey]*desired{{"web.example.org.", "A"}: want(routed(webA, w20), web)},
+		},
+		{
+			name:    "routing: a weight change is an UPSERT of the record and its TXT",
+			zone:    []types.ResourceRecordSet{routed(webA, w20), oursAt("a-web.example.org.", web, w20)},
+			want:    map[rrKey]*desired{{"web.example.org.", "A"}: want(routed(webA, w30), web)},
+			changes: []string{"UPSERT web.example.org. A 300 192.0.2.1" + eu30, "UPSERT a-web.example.org. TXT 300 " + ownerTXT(web) + eu30},
+		},
+		{
+			name:   "routing: simple to weighted is one unit, DELETE + CREATE (upsert-only too)",
+			policy: PolicyUpsertOnly,
+			zone:   []types.ResourceRecordSet{webA, ours("a-web.example.org.", web)},
+			want:   map[rrKey]*desired{{"web.example.org.", "A"}: want(routed(webA, w20), web)},
+			changes: []string{"DELETE web.example.org. A 300 192.0.2.1", "DELETE a-web.example.org. TXT 300 " + ownerTXT(web),
+				"CREATE web.example.org. A 300 192.0.2.1" + eu20, "CREATE a-web.example.org. TXT 300 " + ownerTXT(web) + eu20},
+		},
+		{
+			name: "routing: weighted to simple is one unit, DELETE + CREATE",
+			zone: []types.ResourceRecordSet{routed(webA, w20), oursAt("a-web.example.org.", web, w20)},
+			want: map[rrKey]*desired{{"web.example.org.", "A"}: want(webA, web)},
+			changes: []string{"DELETE web.example.org. A 300 192.0.2.1" + eu20, "DELETE a-web.example.org. TXT 300 " + ownerTXT(web) + eu20,
+				"CREATE web.example.org. A 300 192.0.2.1", "CREATE a-web.example.org. TXT 300 " + ownerTXT(web)},
+		},
+		{
+			name: "routing: weighted to latency, same set identifier: DELETE + CREATE of the record and its TXT",
+			zone: []types.ResourceRecordSet{routed(webA, w20), oursAt("a-web.example.org.", web, w20)},
+			want: map[rrKey]*desired{{"web.example.org.", "A"}: want(routed(webA, lat), web)},
+			changes: []string{"DELETE web.example.org. A 300 192.0.2.1" + eu20, "CREATE web.example.org. A 300 192.0.2.1" + euLat,
+				"DELETE a-web.example.org. TXT 300 " + ownerTXT(web) + eu20, "CREATE a-web.example.org. TXT 300 " + ownerTXT(web) + euLat},
+		},
+		{
+			name: "routing: a new set identifier: the old record set and its TXT deleted, the new ones created, one unit",
+			zone: []types.ResourceRecordSet{routed(webA, w20), oursAt("a-web.example.org.", web, w20)},
+			want: map[rrKey]*desired{{"web.example.org.", "A"}: want(routed(webA, wUS), web)},
+			changes: []string{"DELETE web.example.org. A 300 192.0.2.1" + eu20, "DELETE a-web.example.org. TXT 300 " + ownerTXT(web) + eu20,
+				"CREATE web.example.org. A 300 192.0.2.1" + us20, "CREATE a-web.example.org. TXT 300 " + ownerTXT(web) + us20},
+		},
+		{
+			name:    "routing: another owner's weighted record set at the name: ours joins it",
+			zone:    []types.ResourceRecordSet{routed(a("web.example.org.", 300, "198.51.100.1"), c2), theirs("a-web.example.org.", c2)},
+			want:    map[rrKey]*desired{{"web.example.org.", "A"}: want(routed(webA, w20), web)},
+			changes: []string{"CREATE web.example.org. A 300 192.0.2.1" + eu20, "CREATE a-web.example.org. TXT 300 " + ownerTXT(web) + eu20},
+		},
+		{
+			name:     "routing: another owner's latency record set at the name: weighted would mix, conflict",
+			zone:     []types.ResourceRecordSet{routed(a("web.example.org.", 300, "198.51.100.1"), c2lat), theirs("a-web.example.org.", c2lat)},
+			want:     map[rrKey]*desired{{"web.example.org.", "A"}: want(routed(webA, w20), web)},
+			problems: []string{"conflict: web.example.org. A: web.example.org. holds a record set of another owner with latency routing"},
+		},
+		{
+			name:     "routing: another owner's simple record set at the name: conflict",
+			zone:     []types.ResourceRecordSet{a("web.example.org.", 300, "198.51.100.1"), txtRecord("a-web.example.org.", "other", web)},
+			want:     map[rrKey]*desired{{"web.example.org.", "A"}: want(routed(webA, w20), web)},
+			problems: []string{"conflict: web.example.org. A: web.example.org. holds a record set of another owner with simple routing"},
+		},
+		{
+			name:     "routing: another owner's TXT at our set identifier: conflict",
+			zone:     []types.ResourceRecordSet{theirs("a-web.example.org.", w20)},
+			want:     map[rrKey]*desired{{"web.example.org.", "A"}: want(routed(webA, w20), web)},
+			problems: []string{`conflict: web.example.org. A: the name is owned by "other"`},
+		},
+		{
+			name:    "routing: gone from the table: only our set identifier's record and TXT deleted",
+			zone:    []types.ResourceRecordSet{routed(webA, w20), oursAt("a-web.example.org.", web, w20), routed(a("web.example.org.", 300, "198.51.100.1"), c2), theirs("a-web.example.org.", c2)},
+			keys:    []rrKey{{"web.example.org.", "A"}},
+			changes: []string{"DELETE web.example.org. A 300 192.0.2.1" + eu20, "DELETE a-web.example.org. TXT 300 " + ownerTXT(web) + eu20},
+		},
+		{
+			name:    "routing: our TXT at a set identifier without its record: deleted",
+			zone:    []types.ResourceRecordSet{oursAt("a-web.example.org.", web, w20)},
+			keys:    []rrKey{{"web.example.org.", "A"}},
+			changes: []string{"DELETE a-web.example.org. TXT 300 " + ownerTXT(web) + eu20},
+		},
+		{
+			name: "routing: a weighted ALIAS A: both TXT names with the set identifier",
+			want: map[rrKey]*desired{{"lb.example.org.", "A"}: want(routed(alias("lb.example.org.", "A"), w20), web)},
+			changes: []string{"CREATE lb.example.org. A ALIAS " + nlb + " (Z26RNL4JYFTOTI, evaluate-target-health true)" + eu20,
+				"CREATE a-lb.example.org. TXT 300 " + ownerTXT(web) + eu20, "CREATE cname-lb.example.org. TXT 300 " + ownerTXT(web) + eu20},
+		},
+		{
+			name: "routing: two Services of one cluster at one name under their own set identifiers: both created",
+			want: map[rrKey]*desired{{"web.example.org.", "A"}: {rs: routed(webA, w20), resource: web,
+				others: []*desired{want(routed(a("web.example.org.", 300, "192.0.2.9"), c2), "service/default/web2")}}},
+			changes: []string{"CREATE web.example.org. A 300 192.0.2.1" + eu20, "CREATE a-web.example.org. TXT 300 " + ownerTXT(web) + eu20,
+				"CREATE web.example.org. A 300 192.0.2.9 [set-identifier c2, weight 10]", "CREATE a-web.example.org. TXT 300 " + ownerTXT("service/default/web2") + " [set-identifier c2, weight 10]"},
+		},
+		{
+			name: "routing: one of two Services of one cluster at one name goes: its record set and TXT deleted",
+			zone: []types.ResourceRecordSet{routed(webA, w20), oursAt("a-web.example.org.", web, w20),
+				routed(a("web.example.org.", 300, "192.0.2.9"), c2), oursAt("a-web.example.org.", "service/default/web2", c2)},
+			want:    map[rrKey]*desired{{"web.example.org.", "A"}: want(routed(webA, w20), web)},
+			changes: []string{"DELETE web.example.org. A 300 192.0.2.9 [set-identifier c2, weight 10]", "DELETE a-web.example.org. TXT 300 " + ownerTXT("service/default/web2") + " [set-identifier c2, weight 10]"},
+		},
+		{
+			name: "routing: geoproximity (a region, coordinates): the bias always written, 0 when not set (as ExternalDNS)",
+			want: map[rrKey]*desired{
+				{"gp.example.org.", "A"}:  want(routed(a("gp.example.org.", 300, "192.0.2.1"), &table.Routing{SetIdentifier: "r", Policy: table.RoutingGeoproximity, ProximityRegion: "eu-west-1", Bias: 10}), web),
+				{"gpc.example.org.", "A"}: want(routed(a("gpc.example.org.", 300, "192.0.2.2"), &table.Routing{SetIdentifier: "c", Policy: table.RoutingGeoproximity, Latitude: "49.22", Longitude: "-74.01"}), web),
+			},
+			changes: []string{"CREATE gp.example.org. A 300 192.0.2.1 [set-identifier r, geoproximity eu-west-1 bias 10]", "CREATE a-gp.example.org. TXT 300 " + ownerTXT(web) + " [set-identifier r, geoproximity eu-west-1 bias 10]",
+				"CREATE gpc.example.org. A 300 192.0.2.2 [set-identifier c, geoproximity 49.22,-74.01 bias 0]", "CREATE a-gpc.example.org. TXT 300 " + ownerTXT(web) + " [set-identifier c, geoproximity 49.22,-74.01 bias 0]"},
+		},
+		{
+			name:     "routing: withheld (invalid annotations): what Route 53 holds is left alone",
+			zone:     []types.ResourceRecordSet{webA, ours("a-web.example.org.", web)},
+			want:     map[rrKey]*desired{{"web.example.org.", "A"}: {rs: types.ResourceRecordSet{Name: aws.String("web.example.org."), Type: types.RRTypeA}, resource: web, withheld: "web.example.org.: invalid routing"}},
+			problems: []string{": web.example.org.: invalid routing"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

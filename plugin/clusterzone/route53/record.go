@@ -34,6 +34,13 @@ type desired struct {
 	rs types.ResourceRecordSet
 	// resource is the ownership TXT's resource label ("service/ns/name").
 	resource string
+	// withheld says why the record set is not written (invalid routing
+	// annotations): the plan leaves what Route 53 holds there alone.
+	withheld string
+	// others are the record sets of other Services at the same name and
+	// type, routed beside this one under their own set identifiers (same
+	// policy), in the table's order.
+	others []*desired
 }
 
 // alias reports whether d is an ALIAS record.
@@ -54,6 +61,25 @@ type recordBuilder struct {
 // kept out.
 func (b recordBuilder) build(entries []sourced) (want map[rrKey]*desired, problems []problem) {
 	want = map[rrKey]*desired{}
+	// put adds d at k. The table gives a name's winner first, then the
+	// other Services routed beside it under their own set identifiers.
+	put := func(k rrKey, d *desired) {
+		first := want[k]
+		if first == nil {
+			want[k] = d
+			return
+		}
+		if first.withheld != "" || d.withheld != "" || first.rs.SetIdentifier == nil || d.rs.SetIdentifier == nil ||
+			routingKind(&first.rs) != routingKind(&d.rs) {
+			return
+		}
+		for _, o := range append([]*desired{first}, first.others...) {
+			if setID(&o.rs) == setID(&d.rs) {
+				return
+			}
+		}
+		first.others = append(first.others, d)
+	}
 	for _, s := range entries {
 		set := &s.e.Set
 		if set.ClusterIPOnly && s.v == table.External && !b.internalOK {
@@ -64,14 +90,32 @@ func (b recordBuilder) build(entries []sourced) (want map[rrKey]*desired, proble
 			continue
 		}
 		resource := externaldns.ServiceResource(s.e.Owner.Key)
+		routing := set.Routing
+		host, id := "", ""
 		if s.v == table.External {
-			if host, id := loadBalancer(set.Aliases); host != "" {
+			host, id = loadBalancer(set.Aliases)
+		}
+		if routing != nil && routing.Invalid == "" && routing.Policy == table.RoutingMultiValue && host != "" {
+			routing = &table.Routing{Invalid: "a multivalue answer cannot be an ALIAS record (Route 53)"}
+		}
+		if routing != nil && routing.Invalid != "" {
+			for _, t := range []types.RRType{types.RRTypeA, types.RRTypeAaaa} {
+				put(rrKey{set.Name, string(t)}, &desired{rs: types.ResourceRecordSet{Name: aws.String(set.Name), Type: t}, resource: resource,
+					withheld: fmt.Sprintf("%s: invalid routing annotations of Service %s (%s); left as it is in Route 53", set.Name, s.e.Owner.Key, routing.Invalid)})
+			}
+			continue
+		}
+		if s.v == table.External {
+			if host != "" {
 				target := &types.AliasTarget{DNSName: aws.String(host), HostedZoneId: aws.String(id), EvaluateTargetHealth: b.evaluateTargetHealth}
 				// ALIAS A and ALIAS AAAA, for every load balancer, as
 				// ExternalDNS's AWS provider writes them: an IPv4-only
 				// one answers AAAA with no data.
-				want[rrKey{set.Name, "A"}] = &desired{rs: types.ResourceRecordSet{Name: aws.String(set.Name), Type: types.RRTypeA, AliasTarget: target}, resource: resource}
-				want[rrKey{set.Name, "AAAA"}] = &desired{rs: types.ResourceRecordSet{Name: aws.String(set.Name), Type: types.RRTypeAaaa, AliasTarget: target}, resource: resource}
+				for _, t := range []types.RRType{types.RRTypeA, types.RRTypeAaaa} {
+					d := &desired{rs: types.ResourceRecordSet{Name: aws.String(set.Name), Type: t, AliasTarget: target}, resource: resource}
+					setRouting(&d.rs, routing)
+					put(rrKey{set.Name, string(t)}, d)
+				}
 				continue
 			}
 		}
@@ -97,10 +141,12 @@ func (b recordBuilder) build(entries []sourced) (want map[rrKey]*desired, proble
 			rrs []types.ResourceRecord
 		}{{types.RRTypeA, v4}, {types.RRTypeAaaa, v6}} {
 			if len(r.rrs) > 0 {
-				want[rrKey{set.Name, string(r.typ)}] = &desired{
+				d := &desired{
 					rs:       types.ResourceRecordSet{Name: aws.String(set.Name), Type: r.typ, TTL: aws.Int64(ttl), ResourceRecords: r.rrs},
 					resource: resource,
 				}
+				setRouting(&d.rs, routing)
+				put(rrKey{set.Name, string(r.typ)}, d)
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package route53
 
 import (
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -14,8 +15,9 @@ import (
 // rrKey names one record set: a name (lower-case FQDN) and a type.
 type rrKey struct{ name, typ string }
 
-// zoneState is the mirror's view of one hosted zone: every simple record set
-// the last listing returned, kept current with the changes the mirror made
+// zoneState is the mirror's view of one hosted zone: every record set the
+// last listing returned (simple ones and those with a routing policy, told
+// apart by their SetIdentifier), kept current with the changes the mirror made
 // since, and which of them this owner owns.
 type zoneState struct {
 	name string // zone FQDN
@@ -26,8 +28,8 @@ type zoneState struct {
 
 	loaded bool
 	sets   map[string]map[string]types.ResourceRecordSet // name -> type -> record set (no SetIdentifier)
-	routed map[rrKey]bool                                // record sets with a routing policy (SetIdentifier): never touched
-	owned  map[rrKey]bool                                // A/AAAA record sets this owner holds
+	routed map[rrKey]map[string]types.ResourceRecordSet  // record sets with a routing policy, by SetIdentifier
+	owned  map[rrKey]bool                                // names and types where this owner holds an A/AAAA record set
 
 	// reported is the last problem logged per record, so each one is logged
 	// (and counted) once, not on every sync.
@@ -61,7 +63,7 @@ func (z *zoneState) reset() {
 // load replaces the view with a listing.
 func (z *zoneState) load(sets []types.ResourceRecordSet) {
 	z.sets = map[string]map[string]types.ResourceRecordSet{}
-	z.routed = map[rrKey]bool{}
+	z.routed = map[rrKey]map[string]types.ResourceRecordSet{}
 	z.owned = map[rrKey]bool{}
 	z.rejected = map[rrKey]string{}
 	for _, rs := range sets {
@@ -73,10 +75,6 @@ func (z *zoneState) load(sets []types.ResourceRecordSet) {
 // add records rs as listed.
 func (z *zoneState) add(rs types.ResourceRecordSet) {
 	k := rrKey{unescapeName(aws.ToString(rs.Name)), string(rs.Type)}
-	if rs.SetIdentifier != nil {
-		z.routed[k] = true
-		return
-	}
 	z.put(k, rs)
 }
 
@@ -93,6 +91,7 @@ func (z *zoneState) replaceName(name string, sets []types.ResourceRecordSet) {
 	}
 }
 
+// get returns the simple record set (no SetIdentifier) at name and type.
 func (z *zoneState) get(name, typ string) *types.ResourceRecordSet {
 	rs, ok := z.sets[name][typ]
 	if !ok {
@@ -101,7 +100,45 @@ func (z *zoneState) get(name, typ string) *types.ResourceRecordSet {
 	return &rs
 }
 
+// getSet returns the record set at name and type with set identifier id
+// ("": the simple one).
+func (z *zoneState) getSet(name, typ, id string) *types.ResourceRecordSet {
+	if id == "" {
+		return z.get(name, typ)
+	}
+	rs, ok := z.routed[rrKey{name, typ}][id]
+	if !ok {
+		return nil
+	}
+	return &rs
+}
+
+// at returns every record set at name and type: the simple one, then
+// those with a set identifier in its order.
+func (z *zoneState) at(name, typ string) []*types.ResourceRecordSet {
+	var out []*types.ResourceRecordSet
+	if rs := z.get(name, typ); rs != nil {
+		out = append(out, rs)
+	}
+	byID := z.routed[rrKey{name, typ}]
+	for _, id := range slices.Sorted(maps.Keys(byID)) {
+		rs := byID[id]
+		out = append(out, &rs)
+	}
+	return out
+}
+
+// put records rs at k (by its set identifier).
 func (z *zoneState) put(k rrKey, rs types.ResourceRecordSet) {
+	if id := aws.ToString(rs.SetIdentifier); id != "" {
+		m := z.routed[k]
+		if m == nil {
+			m = map[string]types.ResourceRecordSet{}
+			z.routed[k] = m
+		}
+		m[id] = rs
+		return
+	}
 	m := z.sets[k.name]
 	if m == nil {
 		m = map[string]types.ResourceRecordSet{}
@@ -110,7 +147,15 @@ func (z *zoneState) put(k rrKey, rs types.ResourceRecordSet) {
 	m[k.typ] = rs
 }
 
-func (z *zoneState) del(k rrKey) {
+// del drops the record set at k with set identifier id.
+func (z *zoneState) del(k rrKey, id string) {
+	if id != "" {
+		delete(z.routed[k], id)
+		if len(z.routed[k]) == 0 {
+			delete(z.routed, k)
+		}
+		return
+	}
 	m := z.sets[k.name]
 	delete(m, k.typ)
 	if len(m) == 0 {
@@ -123,7 +168,7 @@ func (z *zoneState) applyChange(c types.Change) {
 	rs := *c.ResourceRecordSet
 	k := rrKey{unescapeName(aws.ToString(rs.Name)), string(rs.Type)}
 	if c.Action == types.ChangeActionDelete {
-		z.del(k)
+		z.del(k, aws.ToString(rs.SetIdentifier))
 		return
 	}
 	z.put(k, rs)
@@ -134,9 +179,10 @@ func (z *zoneState) contains(name string) bool {
 	return name == z.name || strings.HasSuffix(name, "."+z.name)
 }
 
-// txtValues returns the values of the TXT record set at name.
-func (z *zoneState) txtValues(name string) []string {
-	rs := z.get(name, string(types.RRTypeTxt))
+// txtValues returns the values of the TXT record set at name with set
+// identifier id.
+func (z *zoneState) txtValues(name, id string) []string {
+	rs := z.getSet(name, string(types.RRTypeTxt), id)
 	if rs == nil {
 		return nil
 	}
@@ -148,10 +194,17 @@ func (z *zoneState) txtValues(name string) []string {
 }
 
 // heritageLabels returns the labels of the first ExternalDNS registry value
-// of the TXT record set at name. present reports whether a TXT record set
-// exists there at all.
+// of the simple TXT record set at name. present reports whether a TXT record
+// set exists there at all.
 func (z *zoneState) heritageLabels(name string) (labels externaldns.Labels, present bool) {
-	vals := z.txtValues(name)
+	return z.heritageLabelsAt(name, "")
+}
+
+// heritageLabelsAt is heritageLabels for the TXT record set with set
+// identifier id: ExternalDNS's registry writes the ownership TXT of a
+// record with a routing policy with the record's set identifier and policy.
+func (z *zoneState) heritageLabelsAt(name, id string) (labels externaldns.Labels, present bool) {
+	vals := z.txtValues(name, id)
 	for _, v := range vals {
 		if l, ok := externaldns.ParseLabels(txtText(v)); ok {
 			return l, true
@@ -164,12 +217,12 @@ func (z *zoneState) heritageLabels(name string) (labels externaldns.Labels, pres
 func isAlias(rs *types.ResourceRecordSet) bool { return rs != nil && rs.AliasTarget != nil }
 
 // sameRecord reports whether two record sets have the same data: the same
-// alias target, or the same TTL and set of values.
+// routing, and the same alias target, or the same TTL and set of values.
 func sameRecord(a, b *types.ResourceRecordSet) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
-	if isAlias(a) != isAlias(b) {
+	if !sameRouting(a, b) || isAlias(a) != isAlias(b) {
 		return false
 	}
 	if isAlias(a) {

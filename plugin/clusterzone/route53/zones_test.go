@@ -85,6 +85,19 @@ func TestMirrorChildZone(t *testing.T) {
 		_, ok := listZone(t, direct, childID)[rrKey{"new.sub.t7.example.org.", "A"}]
 		return ok
 	})
+	// The proxy logs a request when its answer is back, which may be after
+	// moto lists the new record: wait for it, or the reset below misses it
+	// and counts it as sent by a later full sync.
+	harness.WaitFor(t, 10*time.Second, "the proxy to log the batch", func() bool {
+		for _, b := range proxy.sentBatches() {
+			for _, c := range b {
+				if c.Name == "new.sub.t7.example.org." {
+					return true
+				}
+			}
+		}
+		return false
+	})
 	proxy.reset()
 	harness.WaitFor(t, 60*time.Second, "ten more full syncs", func() bool {
 		_, lists := proxy.counts(listCall)

@@ -330,6 +330,7 @@ func (s *Store) apply(key string, res *translate.Result) (table.Change, []transl
 			Internal:      ep.Internal,
 			Aliases:       ep.External.Hostnames,
 			Refs:          ep.Refs,
+			Routing:       ep.Routing,
 		}
 		if ep.Everywhere {
 			rs.Internal = rs.External

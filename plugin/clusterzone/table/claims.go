@@ -87,7 +87,7 @@ func (t *Table) Apply(owner Owner, sets []RecordSet) Change {
 	}
 	t.mu.Lock()
 	var ch Change
-	var changed []string
+	var changed, routed []string
 	// The owner's names before this change: when it claims exactly the one
 	// name it claims again, its entry there says so, and the lookup in
 	// byOwner (a cache miss or two in a large table) is not needed.
@@ -105,8 +105,14 @@ func (t *Table) Apply(owner Owner, sets []RecordSet) Change {
 	for rest := old; rest != ""; {
 		var name string
 		name, rest, _ = strings.Cut(rest, nameSep)
-		if !keep(name) && t.unclaim(name, owner.Key) {
+		if keep(name) {
+			continue
+		}
+		switch won, r := t.unclaim(name, owner.Key); {
+		case won:
 			changed = append(changed, name)
+		case r:
+			routed = append(routed, name)
 		}
 	}
 	// Whether the owner's names are the ones it had, in the same order.
@@ -115,9 +121,12 @@ func (t *Table) Apply(owner Owner, sets []RecordSet) Change {
 		var name string
 		name, rest, _ = strings.Cut(rest, nameSep)
 		sameNames = sameNames && name == s.Name
-		won, conflicts := t.claim(owner, s, len(sets) == 1)
-		if won {
+		won, r, conflicts := t.claim(owner, s, len(sets) == 1)
+		switch {
+		case won:
 			changed = append(changed, s.Name)
+		case r:
+			routed = append(routed, s.Name)
 		}
 		ch.Conflicts = append(ch.Conflicts, conflicts...)
 	}
@@ -128,6 +137,7 @@ func (t *Table) Apply(owner Owner, sets []RecordSet) Change {
 		t.byOwner[owner.Key] = joinNames(sets)
 	}
 	ch.Names, ch.Zones = t.bump(changed)
+	ch.Routed = routed
 	t.mu.Unlock()
 	t.notify(ch)
 	return ch
@@ -136,17 +146,21 @@ func (t *Table) Apply(owner Owner, sets []RecordSet) Change {
 // Delete removes everything owner key publishes.
 func (t *Table) Delete(key string) Change {
 	t.mu.Lock()
-	var changed []string
+	var changed, routed []string
 	for rest := t.byOwner[key]; rest != ""; {
 		var name string
 		name, rest, _ = strings.Cut(rest, nameSep)
-		if t.unclaim(name, key) {
+		switch won, r := t.unclaim(name, key); {
+		case won:
 			changed = append(changed, name)
+		case r:
+			routed = append(routed, name)
 		}
 	}
 	delete(t.byOwner, key)
 	var ch Change
 	ch.Names, ch.Zones = t.bump(changed)
+	ch.Routed = routed
 	t.mu.Unlock()
 	t.notify(ch)
 	return ch
@@ -164,10 +178,11 @@ func (t *Table) Owners() []string {
 }
 
 // claim adds or replaces owner's record set at s.Name. It reports whether the
-// published records at the name changed, and the conflicts this claim made:
-// owner losing the name, or the claimants owner took it from.
+// published records at the name changed, whether only a claim routed beside
+// the winner changed (see node.coRouted), and the conflicts this claim
+// made: owner losing the name, or the claimants owner took it from.
 // sole tells whether s is the only record set of owner.
-func (t *Table) claim(owner Owner, s RecordSet, sole bool) (bool, []Conflict) {
+func (t *Table) claim(owner Owner, s RecordSet, sole bool) (won, routed bool, _ []Conflict) {
 	n := t.names[s.Name]
 	if n == nil {
 		n = &node{}
@@ -180,7 +195,7 @@ func (t *Table) claim(owner Owner, s RecordSet, sole bool) (bool, []Conflict) {
 	}
 	if prevEntry != nil && prevEntry.Set.equal(s) && prevEntry.Owner.Created == owner.Created {
 		prevEntry.sole = sole // the owner may have gained or lost other names
-		return false, nil
+		return false, false, nil
 	}
 	e := &Entry{Owner: owner, Set: s, views: s.views(), sole: sole}
 	if i >= 0 {
@@ -196,23 +211,75 @@ func (t *Table) claim(owner Owner, s RecordSet, sole bool) (bool, []Conflict) {
 	}
 	var conflicts []Conflict
 	if n.win != e {
-		conflicts = append(conflicts, Conflict{Name: s.Name, Loser: owner, Winner: n.win.Owner})
-	} else if prev != nil && prev.Owner.Key != owner.Key {
+		if !n.coRouted(e) {
+			conflicts = append(conflicts, Conflict{Name: s.Name, Loser: owner, Winner: n.win.Owner})
+		}
+	} else if prev != nil && prev.Owner.Key != owner.Key && !n.coRouted(prev) {
 		conflicts = append(conflicts, Conflict{Name: s.Name, Loser: prev.Owner, Winner: owner})
 	}
-	return prev != n.win, conflicts
+	won = prev != n.win
+	return won, !won && (s.Routing != nil || prevEntry != nil && prevEntry.Set.Routing != nil), conflicts
 }
 
-// unclaim removes key's claim on name; it reports whether the published records changed.
-func (t *Table) unclaim(name, key string) bool {
+// routable reports whether e has a valid Route 53 routing policy.
+func routable(e *Entry) bool {
+	return e != nil && e.Set.Routing != nil && e.Set.Routing.Invalid == "" && e.Set.Routing.Policy != ""
+}
+
+// coRouted reports whether e, a claim of n other than its winner, is
+// published beside the winner to Route 53: both have the same routing
+// policy under different set identifiers, and no claim before e (in the
+// winner's order) has e's set identifier. Such a claim is no conflict;
+// the served zone still answers with the winner only.
+func (n *node) coRouted(e *Entry) bool {
+	w := n.win
+	if e == w || !routable(w) || !routable(e) || e.Set.Routing.Policy != w.Set.Routing.Policy ||
+		e.Set.Routing.SetIdentifier == w.Set.Routing.SetIdentifier {
+		return false
+	}
+	for _, c := range n.claims {
+		if c != e && c != w && c.Owner.before(e.Owner) && routable(c) && c.Set.Routing.Policy == w.Set.Routing.Policy &&
+			c.Set.Routing.SetIdentifier == e.Set.Routing.SetIdentifier {
+			return false
+		}
+	}
+	return true
+}
+
+// routedEntries appends n's claims routed beside its winner that publish in
+// view v, by owner order.
+func (n *node) routedEntries(out []*Entry, v View) []*Entry {
+	if len(n.claims) < 2 || !routable(n.win) {
+		return out
+	}
+	start := len(out)
+	for _, c := range n.claims {
+		if c.views&(1<<v) != 0 && n.coRouted(c) {
+			out = append(out, c)
+		}
+	}
+	slices.SortFunc(out[start:], func(a, b *Entry) int {
+		if a.Owner.before(b.Owner) {
+			return -1
+		}
+		return 1
+	})
+	return out
+}
+
+// unclaim removes key's claim on name; it reports whether the published
+// records changed, and whether only a claim with a routing policy beside
+// the winner went.
+func (t *Table) unclaim(name, key string) (won, routed bool) {
 	n := t.names[name]
 	if n == nil {
-		return false
+		return false, false
 	}
 	i := n.claimOf(key)
 	if i < 0 {
-		return false
+		return false, false
 	}
+	gone := n.claims[i]
 	n.claims = slices.Delete(n.claims, i, i+1)
 	prev, was := n.win, n.published()
 	if len(n.claims) == 0 {
@@ -226,7 +293,8 @@ func (t *Table) unclaim(name, key string) bool {
 	if n.empty() {
 		delete(t.names, name)
 	}
-	return prev != n.win
+	won = prev != n.win
+	return won, !won && gone.Set.Routing != nil && len(n.claims) > 0
 }
 
 // published accounts for a change of the views name publishes in, from was

@@ -58,17 +58,20 @@ func (t *Table) Entries(zone string, v View) []*Entry {
 
 // EntriesUnder returns the winning entries in view v at domain (a
 // lower-case FQDN) or below it, in whichever zone, sorted by name: what a
-// Route 53 hosted zone of that name can hold.
+// Route 53 hosted zone of that name can hold. After a name's winner come
+// the other Services' entries routed beside it under their own set
+// identifiers (Route 53 routing policies), which the served zone does not
+// answer with.
 func (t *Table) EntriesUnder(domain string, v View) []*Entry {
 	t.mu.RLock()
 	out := make([]*Entry, 0, len(t.names))
 	for name, n := range t.names {
 		if e := n.entry(v); e != nil && isSubDomain(domain, name) {
-			out = append(out, e)
+			out = n.routedEntries(append(out, e), v)
 		}
 	}
 	t.mu.RUnlock()
-	sortEntries(out)
+	sortEntriesStable(out)
 	return out
 }
 
@@ -88,6 +91,11 @@ func sortEntries(es []*Entry) {
 	sort.Slice(es, func(i, j int) bool { return es[i].Set.Name < es[j].Set.Name })
 }
 
+// sortEntriesStable sorts by name, keeping the order of each name's entries.
+func sortEntriesStable(es []*Entry) {
+	sort.SliceStable(es, func(i, j int) bool { return es[i].Set.Name < es[j].Set.Name })
+}
+
 // Snapshot returns the SOA serial of zone and its winning entries that
 // publish in view v, sorted by name, read under one lock: the entries are
 // the zone the serial names (a zone transfer sends them under it). It counts
@@ -105,7 +113,8 @@ func (t *Table) Snapshot(zone string, v View) (serial uint32, out []*Entry) {
 }
 
 // EntriesAt returns the winning entries at exactly these names that publish
-// in view v (absent names are left out).
+// in view v (absent names are left out), each followed by the entries routed
+// beside it (see EntriesUnder).
 func (t *Table) EntriesAt(names []string, v View) []*Entry {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
@@ -113,7 +122,7 @@ func (t *Table) EntriesAt(names []string, v View) []*Entry {
 	for _, name := range names {
 		if n := t.names[name]; n != nil {
 			if e := n.entry(v); e != nil {
-				out = append(out, e)
+				out = n.routedEntries(append(out, e), v)
 			}
 		}
 	}

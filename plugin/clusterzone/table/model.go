@@ -138,6 +138,57 @@ type RecordSet struct {
 	Aliases []string
 	// Refs are the name's CNAME or SRV records; nil for almost every name.
 	Refs *Refs
+	// Routing is the Route 53 routing policy of the name's records
+	// (ExternalDNS's set-identifier and aws-* annotations); nil for almost
+	// every name. The served zone ignores it: it answers with this
+	// cluster's own addresses.
+	Routing *Routing
+}
+
+// Routing policies (Routing.Policy), named as Route 53 names them.
+const (
+	RoutingWeighted     = "weighted"
+	RoutingLatency      = "latency"
+	RoutingFailover     = "failover"
+	RoutingGeolocation  = "geolocation"
+	RoutingGeoproximity = "geoproximity"
+	RoutingMultiValue   = "multivalue"
+)
+
+// Routing is a Route 53 routing policy: the record sets of one name and
+// type are told apart by their SetIdentifier, each with the same one
+// policy. Only the fields of Policy are set. Comparable: == is equality.
+type Routing struct {
+	SetIdentifier string
+	// Policy is one of the Routing constants; "" only with Invalid.
+	Policy string
+	// Weight (weighted): 0..255.
+	Weight int64
+	// Region (latency): an AWS region.
+	Region string
+	// Failover: PRIMARY or SECONDARY.
+	Failover string
+	// Geolocation: a continent code, or a country code with an optional
+	// subdivision code ("*" is the default location).
+	Continent, Country, Subdivision string
+	// Geoproximity: an AWS region, a Local Zone group or coordinates
+	// (Latitude and Longitude as written), and the bias (-99..99).
+	ProximityRegion, LocalZoneGroup, Latitude, Longitude string
+	Bias                                                 int32
+	// HealthCheckID is the Route 53 health check of the records (any policy).
+	HealthCheckID string
+	// Invalid says why the routing annotations cannot be written: the
+	// Route 53 mirror then leaves the name alone (writing it without the
+	// policy asked for would publish what no one asked for). Empty when valid.
+	Invalid string
+}
+
+// Equal reports whether r and o are the same routing (both nil: equal).
+func (r *Routing) Equal(o *Routing) bool {
+	if r == nil || o == nil {
+		return r == o
+	}
+	return *r == *o
 }
 
 // equal reports whether two record sets publish the same thing.
@@ -145,7 +196,7 @@ func (s RecordSet) equal(o RecordSet) bool {
 	return s.Name == o.Name && s.TTL == o.TTL && s.TTLSet == o.TTLSet && s.DualStack == o.DualStack &&
 		s.ClusterIPOnly == o.ClusterIPOnly && s.Kind == o.Kind &&
 		slices.Equal(s.External, o.External) && slices.Equal(s.Internal, o.Internal) &&
-		slices.Equal(s.Aliases, o.Aliases) && s.Refs.Equal(o.Refs)
+		slices.Equal(s.Aliases, o.Aliases) && s.Refs.Equal(o.Refs) && s.Routing.Equal(o.Routing)
 }
 
 // CNAME returns the name's canonical name, "" when it is not an alias.

@@ -24,6 +24,11 @@ type Change struct {
 	Zones []string
 	// Conflicts found by this change: Services that lost a name.
 	Conflicts []Conflict
+	// Routed are names where only a record set the served zone does not
+	// answer with changed: another Service's, routed beside the winner
+	// under its own set identifier, which the Route 53 mirror writes. No
+	// serial moves for them.
+	Routed []string
 }
 
 // Table is the record table. It is safe for concurrent use: readers take a
@@ -99,7 +104,7 @@ func (t *Table) Subscribe(f func(Change)) {
 }
 
 func (t *Table) notify(ch Change) {
-	if len(ch.Names) == 0 && len(ch.Zones) == 0 && len(ch.Conflicts) == 0 {
+	if len(ch.Names) == 0 && len(ch.Zones) == 0 && len(ch.Conflicts) == 0 && len(ch.Routed) == 0 {
 		return
 	}
 	t.subMu.Lock()

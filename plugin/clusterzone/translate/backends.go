@@ -27,6 +27,8 @@ type Backed struct {
 	MaxAddresses int
 	// TTLSet is set when TTL comes from the ttl annotation.
 	TTLSet bool
+	// Routing is the names' Route 53 routing policy (nil: none).
+	Routing *table.Routing
 	// Service is the Service's name (NodePort SRV record names).
 	Service string
 	// HostAddrs (endpoints-type HostIP, or Options.PublishHostIP) and
@@ -64,7 +66,8 @@ func (b *Backed) equal(o *Backed) bool {
 	return b.Kind == o.Kind && slices.Equal(b.Names, o.Names) && b.TTL == o.TTL && b.Service == o.Service &&
 		b.HostAddrs == o.HostAddrs && b.NodeExternal == o.NodeExternal && b.NotReady == o.NotReady &&
 		b.Access == o.Access && b.Local == o.Local && b.InternalIPv6 == o.InternalIPv6 &&
-		slices.Equal(b.Ports, o.Ports) && b.DualStack == o.DualStack && slices.Equal(b.Internal, o.Internal)
+		slices.Equal(b.Ports, o.Ports) && b.DualStack == o.DualStack && slices.Equal(b.Internal, o.Internal) &&
+		b.Routing.Equal(o.Routing)
 }
 
 // NeedsNodes reports whether Join reads Nodes for b.
@@ -459,7 +462,7 @@ func (j *joiner) endpoints() []Endpoint {
 	out := make([]Endpoint, 0, len(names))
 	for _, n := range names {
 		e := j.byName[n]
-		ep := Endpoint{Name: n, TTL: j.b.TTL, TTLSet: j.b.TTLSet, Kind: j.b.Kind, DualStack: j.b.DualStack}
+		ep := Endpoint{Name: n, TTL: j.b.TTL, TTLSet: j.b.TTLSet, Kind: j.b.Kind, DualStack: j.b.DualStack, Routing: j.b.Routing}
 		ep.External.IPs = j.capped(n, dedupIPs(e.ext))
 		switch {
 		case len(e.srv) > 0:

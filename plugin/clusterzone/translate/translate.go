@@ -81,6 +81,9 @@ const (
 	ReasonTooMany = "too_many_addresses"
 	// ReasonExternalName: spec.externalName is neither a hostname nor an IP.
 	ReasonExternalName = "invalid_external_name"
+	// ReasonRouting: the routing annotations (set-identifier, aws-*) are
+	// invalid; the names are served but not written to Route 53.
+	ReasonRouting = "invalid_routing"
 )
 
 // Allow restricts the names at or below Suffix to Services in Namespaces.
@@ -169,6 +172,9 @@ type Endpoint struct {
 	// Refs are the name's CNAME or SRV records (ExternalName as a CNAME,
 	// NodePort SRV); nil for other names.
 	Refs *table.Refs
+	// Routing is the Route 53 routing policy (set-identifier and aws-*
+	// annotations); nil for almost every name. Shared by the Service's names.
+	Routing *table.Routing
 }
 
 // Problem is one piece of invalid input that was dropped.
@@ -215,7 +221,7 @@ func (r *Result) Equal(o *Result) bool {
 func (e Endpoint) equal(o Endpoint) bool {
 	return e.Name == o.Name && e.TTL == o.TTL && e.Kind == o.Kind && e.DualStack == o.DualStack &&
 		e.Everywhere == o.Everywhere && e.External.equal(o.External) && slices.Equal(e.Internal, o.Internal) &&
-		e.Refs.Equal(o.Refs)
+		e.Refs.Equal(o.Refs) && e.Routing.Equal(o.Routing)
 }
 
 func (a Addrs) equal(o Addrs) bool {
@@ -295,9 +301,10 @@ func Service(svc *corev1.Service, opts Options) Result {
 		}
 	}
 
+	routing := r.routing(ann)
 	internal := dedupIPs(clusterIPs(svc))
 	dual := strings.EqualFold(svc.Annotations[AnnotationAWSIPAddressType], "dualstack")
-	base := Endpoint{TTL: ttl, TTLSet: ttlSet, DualStack: dual, Internal: slices.Clip(internal)}
+	base := Endpoint{TTL: ttl, TTLSet: ttlSet, DualStack: dual, Internal: slices.Clip(internal), Routing: routing}
 	targets, hasTarget := ann.get(AnnotationTarget)
 	headless := svc.Spec.ClusterIP == corev1.ClusterIPNone && (svc.Spec.Type == corev1.ServiceTypeClusterIP || svc.Spec.Type == "")
 	switch {
@@ -313,13 +320,13 @@ func Service(svc *corev1.Service, opts Options) Result {
 		r.Backed = backedHeadless(svc, ann, append(names, inNames...), ttl, opts)
 		names, inNames = nil, nil
 		if r.Backed != nil {
-			r.Backed.TTLSet = ttlSet
+			r.Backed.TTLSet, r.Backed.Routing = ttlSet, routing
 		}
 	case svc.Spec.Type == corev1.ServiceTypeNodePort:
 		r.Backed = backedNodePort(svc, ann, append(names, inNames...), ttl, dual, internal, opts)
 		names, inNames = nil, nil
 		if r.Backed != nil {
-			r.Backed.TTLSet = ttlSet
+			r.Backed.TTLSet, r.Backed.Routing = ttlSet, routing
 		}
 	case svc.Spec.Type == corev1.ServiceTypeExternalName:
 		base.Kind = table.KindExternalName
