@@ -327,10 +327,30 @@ func (p planner) planKey(z *zoneState, k rrKey, want map[rrKey]*desired) (*unit,
 		return u, foreignProblem
 	}
 
+	// A record set of ours under another set identifier is replaced when
+	// it is a wanted Service's (it moved); when its Service is gone, it is
+	// deleted, which policies other than sync do not allow: kept, it is
+	// like another owner's.
+	var kept *problem
+	if p.policy != PolicySync {
+		var replaced []*types.ResourceRecordSet
+		var replacedOwn []ownership
+		for i, rs := range stale {
+			if slices.ContainsFunc(ws, func(d *desired) bool { return d.resource == staleOwn[i].labels[externaldns.LabelResource] }) {
+				replaced, replacedOwn = append(replaced, rs), append(replacedOwn, staleOwn[i])
+				continue
+			}
+			others = append(others, rs)
+			if kept == nil {
+				kept = &problem{k, "", fmt.Sprintf("%s %s%s of %s is no longer in the table; kept because policy is %s", k.name, k.typ, routingSummary(rs), staleOwn[i].labels[externaldns.LabelResource], p.policy)}
+			}
+		}
+		stale, staleOwn = replaced, replacedOwn
+	}
 	kind := routingKind(&w.rs)
 	for _, o := range others {
 		if routingKind(o) != kind {
-			return conflict("%s holds a record set of another owner with %s; Route 53 does not mix it with %s; not %s",
+			return conflict("%s holds a record set with %s (another owner's, or kept by the policy); Route 53 does not mix it with %s; not %s",
 				k.name, routingDesc(o), routingDesc(&w.rs), map[bool]string{true: "taking the name", false: "updating"}[len(curs) == 0])
 		}
 	}
@@ -416,7 +436,7 @@ func (p planner) planKey(z *zoneState, k rrKey, want map[rrKey]*desired) (*unit,
 			u.op = opUpdate
 		}
 	}
-	return u, nil
+	return u, kept
 }
 
 // routingDesc describes the routing of rs for messages.

@@ -218,13 +218,13 @@ func TestPlan(t *testing.T) {
 			name:     "routing: another owner's latency record set at the name: weighted would mix, conflict",
 			zone:     []types.ResourceRecordSet{routed(a("web.example.org.", 300, "198.51.100.1"), c2lat), theirs("a-web.example.org.", c2lat)},
 			want:     map[rrKey]*desired{{"web.example.org.", "A"}: want(routed(webA, w20), web)},
-			problems: []string{"conflict: web.example.org. A: web.example.org. holds a record set of another owner with latency routing"},
+			problems: []string{"conflict: web.example.org. A: web.example.org. holds a record set with latency routing"},
 		},
 		{
 			name:     "routing: another owner's simple record set at the name: conflict",
 			zone:     []types.ResourceRecordSet{a("web.example.org.", 300, "198.51.100.1"), txtRecord("a-web.example.org.", "other", web)},
 			want:     map[rrKey]*desired{{"web.example.org.", "A"}: want(routed(webA, w20), web)},
-			problems: []string{"conflict: web.example.org. A: web.example.org. holds a record set of another owner with simple routing"},
+			problems: []string{"conflict: web.example.org. A: web.example.org. holds a record set with simple routing"},
 		},
 		{
 			name:     "routing: another owner's TXT at our set identifier: conflict",
@@ -272,6 +272,21 @@ func TestPlan(t *testing.T) {
 			},
 			changes: []string{"CREATE gp.example.org. A 300 192.0.2.1 [set-identifier r, geoproximity eu-west-1 bias 10]", "CREATE a-gp.example.org. TXT 300 " + ownerTXT(web) + " [set-identifier r, geoproximity eu-west-1 bias 10]",
 				"CREATE gpc.example.org. A 300 192.0.2.2 [set-identifier c, geoproximity 49.22,-74.01 bias 0]", "CREATE a-gpc.example.org. TXT 300 " + ownerTXT(web) + " [set-identifier c, geoproximity 49.22,-74.01 bias 0]"},
+		},
+		{
+			name:   "routing: upsert-only: a gone Service's record set beside a wanted one is kept",
+			policy: PolicyUpsertOnly,
+			zone: []types.ResourceRecordSet{routed(webA, w20), oursAt("a-web.example.org.", web, w20),
+				routed(a("web.example.org.", 300, "192.0.2.9"), c2), oursAt("a-web.example.org.", "service/default/web2", c2)},
+			want:     map[rrKey]*desired{{"web.example.org.", "A"}: want(routed(webA, w20), web)},
+			problems: []string{": web.example.org. A [set-identifier c2, weight 10] of service/default/web2 is no longer in the table; kept because policy is upsert-only"},
+		},
+		{
+			name:     "routing: upsert-only: a gone Service's record set of another policy blocks a new one (Route 53 would not mix them)",
+			policy:   PolicyUpsertOnly,
+			zone:     []types.ResourceRecordSet{routed(a("web.example.org.", 300, "192.0.2.9"), c2lat), oursAt("a-web.example.org.", "service/default/web2", c2lat)},
+			want:     map[rrKey]*desired{{"web.example.org.", "A"}: want(routed(webA, w20), web)},
+			problems: []string{"conflict: web.example.org. A: web.example.org. holds a record set with latency routing"},
 		},
 		{
 			name:     "routing: withheld (invalid annotations): what Route 53 holds is left alone",
