@@ -12,7 +12,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
-	"github.com/aws/aws-sdk-go-v2/service/route53/types"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -174,48 +173,28 @@ func TestExternalDNSRoutingParity(t *testing.T) {
 func routedSnapshot(t *testing.T, c *route53.Client, zoneID string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	p := route53.NewListResourceRecordSetsPaginator(c, &route53.ListResourceRecordSetsInput{HostedZoneId: aws.String(zoneID)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(context.Background())
-		if err != nil {
-			t.Fatal(err)
+	for _, rr := range recordSets(t, c, zoneID) {
+		key := recordSetName(rr) + " " + string(rr.Type) + " " + aws.ToString(rr.SetIdentifier)
+		v := recordSetValue(rr)
+		if rr.Weight != nil {
+			v += fmt.Sprintf(" weight=%d", *rr.Weight)
 		}
-		for _, rr := range page.ResourceRecordSets {
-			if rr.Type == types.RRTypeSoa || rr.Type == types.RRTypeNs {
-				continue
-			}
-			key := strings.ToLower(strings.ReplaceAll(aws.ToString(rr.Name), `\052`, "*")) + " " + string(rr.Type) + " " + aws.ToString(rr.SetIdentifier)
-			var v string
-			if a := rr.AliasTarget; a != nil {
-				v = fmt.Sprintf("ALIAS %s %s %v", aws.ToString(a.HostedZoneId), strings.TrimSuffix(strings.ToLower(aws.ToString(a.DNSName)), "."), a.EvaluateTargetHealth)
-			} else {
-				var vals []string
-				for _, x := range rr.ResourceRecords {
-					vals = append(vals, aws.ToString(x.Value))
-				}
-				sort.Strings(vals)
-				v = fmt.Sprintf("%d %s", aws.ToInt64(rr.TTL), strings.Join(vals, " "))
-			}
-			if rr.Weight != nil {
-				v += fmt.Sprintf(" weight=%d", *rr.Weight)
-			}
-			if rr.Region != "" {
-				v += " region=" + string(rr.Region)
-			}
-			if rr.Failover != "" {
-				v += " failover=" + string(rr.Failover)
-			}
-			if g := rr.GeoLocation; g != nil {
-				v += fmt.Sprintf(" geo=%s/%s/%s", aws.ToString(g.ContinentCode), aws.ToString(g.CountryCode), aws.ToString(g.SubdivisionCode))
-			}
-			if rr.MultiValueAnswer != nil {
-				v += fmt.Sprintf(" multivalue=%t", *rr.MultiValueAnswer)
-			}
-			if rr.HealthCheckId != nil {
-				v += " healthcheck=" + *rr.HealthCheckId
-			}
-			out[key] = v
+		if rr.Region != "" {
+			v += " region=" + string(rr.Region)
 		}
+		if rr.Failover != "" {
+			v += " failover=" + string(rr.Failover)
+		}
+		if g := rr.GeoLocation; g != nil {
+			v += fmt.Sprintf(" geo=%s/%s/%s", aws.ToString(g.ContinentCode), aws.ToString(g.CountryCode), aws.ToString(g.SubdivisionCode))
+		}
+		if rr.MultiValueAnswer != nil {
+			v += fmt.Sprintf(" multivalue=%t", *rr.MultiValueAnswer)
+		}
+		if rr.HealthCheckId != nil {
+			v += " healthcheck=" + *rr.HealthCheckId
+		}
+		out[key] = v
 	}
 	return out
 }

@@ -472,6 +472,16 @@ func createRecordSets(t *testing.T, c *route53.Client, zoneID string, sets ...ty
 func zoneSnapshot(t *testing.T, c *route53.Client, zoneID string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
+	for _, rr := range recordSets(t, c, zoneID) {
+		out[recordSetName(rr)+" "+string(rr.Type)] = recordSetValue(rr)
+	}
+	return out
+}
+
+// recordSets lists every record set of the zone but SOA and NS.
+func recordSets(t *testing.T, c *route53.Client, zoneID string) []types.ResourceRecordSet {
+	t.Helper()
+	var out []types.ResourceRecordSet
 	p := route53.NewListResourceRecordSetsPaginator(c, &route53.ListResourceRecordSetsInput{HostedZoneId: aws.String(zoneID)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(context.Background())
@@ -479,23 +489,31 @@ func zoneSnapshot(t *testing.T, c *route53.Client, zoneID string) map[string]str
 			t.Fatal(err)
 		}
 		for _, rr := range page.ResourceRecordSets {
-			if rr.Type == types.RRTypeSoa || rr.Type == types.RRTypeNs {
-				continue
+			if rr.Type != types.RRTypeSoa && rr.Type != types.RRTypeNs {
+				out = append(out, rr)
 			}
-			key := strings.ToLower(strings.ReplaceAll(aws.ToString(rr.Name), `\052`, "*")) + " " + string(rr.Type)
-			if a := rr.AliasTarget; a != nil {
-				out[key] = fmt.Sprintf("ALIAS %s %s %v", aws.ToString(a.HostedZoneId), strings.TrimSuffix(strings.ToLower(aws.ToString(a.DNSName)), "."), a.EvaluateTargetHealth)
-				continue
-			}
-			var vals []string
-			for _, v := range rr.ResourceRecords {
-				vals = append(vals, aws.ToString(v.Value))
-			}
-			sort.Strings(vals)
-			out[key] = fmt.Sprintf("%d %s", aws.ToInt64(rr.TTL), strings.Join(vals, " "))
 		}
 	}
 	return out
+}
+
+// recordSetName is rr's name in lower case, with "*" for Route 53's \052.
+func recordSetName(rr types.ResourceRecordSet) string {
+	return strings.ToLower(strings.ReplaceAll(aws.ToString(rr.Name), `\052`, "*"))
+}
+
+// recordSetValue is "TTL value value..." (values sorted), or "ALIAS
+// zone-id dns-name evaluate-target-health" for an ALIAS record.
+func recordSetValue(rr types.ResourceRecordSet) string {
+	if a := rr.AliasTarget; a != nil {
+		return fmt.Sprintf("ALIAS %s %s %v", aws.ToString(a.HostedZoneId), strings.TrimSuffix(strings.ToLower(aws.ToString(a.DNSName)), "."), a.EvaluateTargetHealth)
+	}
+	var vals []string
+	for _, v := range rr.ResourceRecords {
+		vals = append(vals, aws.ToString(v.Value))
+	}
+	sort.Strings(vals)
+	return fmt.Sprintf("%d %s", aws.ToInt64(rr.TTL), strings.Join(vals, " "))
 }
 
 func checkSnapshotValue(t *testing.T, snap map[string]string, key, want string) {

@@ -616,12 +616,7 @@ func startKnotPrimary(t *testing.T, port int, zone, zonefile string) *knot {
 	t.Helper()
 	bin := knotdBinary(t)
 	_, version := knotPrimaryKey(t, bin)
-	dir := t.TempDir()
-	for _, d := range []string{"run", "db", "zones"} {
-		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := knotDir(t)
 	conf := fmt.Sprintf(`# knotd %[1]s, written by TestKnotDifferential
 server:
     rundir: "%[2]s/run"

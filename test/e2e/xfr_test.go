@@ -75,6 +75,19 @@ func (k *knot) log() string {
 	return string(b)
 }
 
+// knotDir returns a temporary folder for knotd with its run, db and zones
+// folders.
+func knotDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, d := range []string{"run", "db", "zones"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
 // startKnot runs knotd as the current user with a temporary configuration,
 // listening on 127.0.0.1@port: a secondary for zone that transfers from primary (host:port) and accepts
 // NOTIFY from 127.0.0.1. Its refresh and retry timers are forced to an hour,
@@ -83,12 +96,7 @@ func startKnot(t *testing.T, port int, zone, primary string) *knot {
 	t.Helper()
 	bin := knotdBinary(t)
 	key, version := knotPrimaryKey(t, bin)
-	dir := t.TempDir()
-	for _, d := range []string{"run", "db", "zones"} {
-		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := knotDir(t)
 	host, pport, _ := strings.Cut(primary, ":")
 	conf := fmt.Sprintf(`# knotd %[1]s, written by TestTransferToKnotSecondary
 server:
