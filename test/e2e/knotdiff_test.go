@@ -617,17 +617,7 @@ func startKnotPrimary(t *testing.T, port int, zone, zonefile string) *knot {
 	bin := knotdBinary(t)
 	_, version := knotPrimaryKey(t, bin)
 	dir := knotDir(t)
-	conf := fmt.Sprintf(`# knotd %[1]s, written by TestKnotDifferential
-server:
-    rundir: "%[2]s/run"
-    listen: 127.0.0.1@%[3]d
-
-log:
-  - target: stdout
-    any: info
-
-database:
-    storage: "%[2]s/db"
+	conf := knotConfHead(version, "TestKnotDifferential", dir, port) + fmt.Sprintf(`
 
 acl:
   - id: transfer_to_test

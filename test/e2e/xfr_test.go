@@ -88,6 +88,24 @@ func knotDir(t *testing.T) string {
 	return dir
 }
 
+// knotConfHead is the start of a knotd configuration written by test:
+// run and database folders in dir (knotDir), listening on 127.0.0.1@port,
+// logging to stdout.
+func knotConfHead(version, test, dir string, port int) string {
+	return fmt.Sprintf(`# knotd %s, written by %s
+server:
+    rundir: "%s/run"
+    listen: 127.0.0.1@%d
+
+log:
+  - target: stdout
+    any: info
+
+database:
+    storage: "%s/db"
+`, version, test, dir, port, dir)
+}
+
 // startKnot runs knotd as the current user with a temporary configuration,
 // listening on 127.0.0.1@port: a secondary for zone that transfers from primary (host:port) and accepts
 // NOTIFY from 127.0.0.1. Its refresh and retry timers are forced to an hour,
@@ -98,17 +116,7 @@ func startKnot(t *testing.T, port int, zone, primary string) *knot {
 	key, version := knotPrimaryKey(t, bin)
 	dir := knotDir(t)
 	host, pport, _ := strings.Cut(primary, ":")
-	conf := fmt.Sprintf(`# knotd %[1]s, written by TestTransferToKnotSecondary
-server:
-    rundir: "%[2]s/run"
-    listen: 127.0.0.1@%[3]d
-
-log:
-  - target: stdout
-    any: info
-
-database:
-    storage: "%[2]s/db"
+	conf := knotConfHead(version, "TestTransferToKnotSecondary", dir, port) + fmt.Sprintf(`
 
 remote:
   - id: coredns

@@ -159,12 +159,12 @@ func (t *Table) settled(zone string, f func()) {
 // later (an SOA query, a zone transfer): the next change moves it.
 func (t *Table) Serial(zone string) uint32 {
 	t.mu.RLock()
-	due := t.pending[zone] && t.clock() > t.serials[zone]
-	t.mu.RUnlock()
-	if due {
+	if t.pending[zone] && t.clock() > t.serials[zone] {
+		// Due but not published yet (the timer has not run): publish first.
+		t.mu.RUnlock()
 		t.publishDue()
+		t.mu.RLock()
 	}
-	t.mu.RLock()
 	defer t.mu.RUnlock()
 	if o := t.observed[zone]; o != nil {
 		o.Store(true)
