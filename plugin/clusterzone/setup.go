@@ -355,6 +355,9 @@ func parse(c *caddy.Controller) (*Clusterzone, sharedConfig, error) {
 	cfg.kube.Nodes = len(types) == 0 || slices.Contains(types, "NodePort")
 	if cfg.route53 != nil {
 		cfg.route53.OwnerID = cfg.ownerID
+		if r := cfg.route53.ClusterRouting; r != nil && r.SetIdentifier == "" && len(cfg.ownerID) > route53.MaxSetIdentifier {
+			return nil, cfg, c.Errf("cluster-routing: the owner id %q is its set identifier and longer than Route 53's %d characters: give set-identifier ID", cfg.ownerID, route53.MaxSetIdentifier)
+		}
 		for _, z := range cfg.route53.Zones {
 			if plugin.Zones(cz.Zones).Matches(z.Name) == "" {
 				return nil, cfg, c.Errf("route53 zone %s is not one of this block's zones %v", z.Name, cz.Zones)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/externaldns"
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/source/kube"
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/table"
 
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/plugin/pkg/durations"
@@ -94,6 +95,15 @@ type Config struct {
 	RateLimit            float64            // most API requests per second
 	Naming               externaldns.Naming // ExternalDNS --txt-prefix, --txt-suffix, --txt-wildcard-replacement
 	EvaluateTargetHealth bool               // EvaluateTargetHealth of ALIAS records (ExternalDNS default: true)
+	// PreferCNAME writes a CNAME for AWS load balancers too, not an ALIAS
+	// (ExternalDNS --aws-prefer-cname); at a zone apex ALIAS stays.
+	PreferCNAME bool
+	// ClusterRouting, when set, is the routing policy (weighted or
+	// multivalue) of the record sets of Services without routing
+	// annotations, so that several clusters, each with its own owner id,
+	// publish one name side by side: each writes its own record set under
+	// its own set identifier (SetIdentifier; empty: OwnerID).
+	ClusterRouting *table.Routing
 
 	Profile         string // shared config profile; empty: AWS_PROFILE or default
 	CredentialsFile string // shared credentials file; empty: the SDK's default
@@ -134,6 +144,8 @@ func DefaultConfig() Config {
 //	    txt-suffix SUFFIX
 //	    txt-wildcard-replacement STRING
 //	    evaluate-target-health true|false
+//	    prefer-cname
+//	    cluster-routing weighted|multivalue [set-identifier ID] [weight N]
 //	    ttl SECONDS
 //	    publish-internal-services
 //	    credentials PROFILE [FILENAME]
@@ -279,6 +291,17 @@ func ParseConfig(c *caddy.Controller) (Config, error) {
 				return cfg, c.Errf("evaluate-target-health must be true or false, got %q", args[0])
 			}
 			cfg.EvaluateTargetHealth = b
+		case "prefer-cname":
+			if len(args) != 0 {
+				return cfg, c.ArgErr()
+			}
+			cfg.PreferCNAME = true
+		case "cluster-routing":
+			r, err := parseClusterRouting(args)
+			if err != nil {
+				return cfg, c.Errf("cluster-routing: %v", err)
+			}
+			cfg.ClusterRouting = r
 		case "credentials":
 			if len(args) < 1 || len(args) > 2 {
 				return cfg, c.Errf("credentials needs a profile and optionally a file: credentials PROFILE [FILENAME]")
@@ -306,6 +329,55 @@ func ParseConfig(c *caddy.Controller) (Config, error) {
 		return cfg, c.Errf("route53 needs at least one zone: zone ZONE [HOSTED_ZONE_ID|public|private]")
 	}
 	return cfg, nil
+}
+
+// MaxSetIdentifier is the longest set identifier Route 53 accepts.
+const MaxSetIdentifier = 128
+
+// parseClusterRouting reads the arguments of a cluster-routing line:
+// weighted|multivalue [set-identifier ID] [weight N]. A weighted record
+// set's weight defaults to 1 (Route 53 picks among equal weights evenly).
+func parseClusterRouting(args []string) (*table.Routing, error) {
+	const usage = "cluster-routing weighted|multivalue [set-identifier ID] [weight N]"
+	if len(args) == 0 {
+		return nil, fmt.Errorf("needs a policy: %s", usage)
+	}
+	r := &table.Routing{}
+	switch args[0] {
+	case table.RoutingWeighted:
+		r.Policy, r.Weight = table.RoutingWeighted, 1
+	case table.RoutingMultiValue:
+		r.Policy = table.RoutingMultiValue
+	default:
+		return nil, fmt.Errorf("policy %q is neither weighted nor multivalue: %s", args[0], usage)
+	}
+	rest := args[1:]
+	for len(rest) > 0 {
+		if len(rest) < 2 {
+			return nil, fmt.Errorf("%s needs a value: %s", rest[0], usage)
+		}
+		key, val := rest[0], rest[1]
+		rest = rest[2:]
+		switch key {
+		case "set-identifier":
+			if val == "" || len(val) > MaxSetIdentifier {
+				return nil, fmt.Errorf("set-identifier %q must be 1 to %d characters", val, MaxSetIdentifier)
+			}
+			r.SetIdentifier = val
+		case "weight":
+			if r.Policy != table.RoutingWeighted {
+				return nil, fmt.Errorf("weight is for weighted routing only")
+			}
+			w, err := strconv.ParseInt(val, 10, 64)
+			if err != nil || w < 0 || w > 255 {
+				return nil, fmt.Errorf("weight must be a number from 0 to 255, got %q", val)
+			}
+			r.Weight = w
+		default:
+			return nil, fmt.Errorf("unknown argument %q: %s", key, usage)
+		}
+	}
+	return r, nil
 }
 
 // parseZone reads the arguments of a zone line.

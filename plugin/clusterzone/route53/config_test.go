@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/clusterzone/clusterzone/plugin/clusterzone/externaldns"
+	"github.com/clusterzone/clusterzone/plugin/clusterzone/table"
 
 	"github.com/coredns/caddy"
 )
@@ -62,6 +63,8 @@ func TestParseConfig(t *testing.T) {
 		txt-prefix %{record_type}.
 		txt-wildcard-replacement any
 		evaluate-target-health false
+		prefer-cname
+		cluster-routing weighted set-identifier eu-1 weight 20
 		ttl 120
 		publish-internal-services
 		credentials dns-admin /etc/aws/credentials
@@ -86,6 +89,8 @@ func TestParseConfig(t *testing.T) {
 		TTL:                  120,
 		PublishInternal:      true,
 		EvaluateTargetHealth: false,
+		PreferCNAME:          true,
+		ClusterRouting:       &table.Routing{Policy: table.RoutingWeighted, SetIdentifier: "eu-1", Weight: 20},
 		Profile:              "dns-admin",
 		CredentialsFile:      "/etc/aws/credentials",
 		AssumeRole:           "arn:aws:iam::123456789012:role/dns",
@@ -95,7 +100,7 @@ func TestParseConfig(t *testing.T) {
 		t.Errorf("full config:\n got %+v\nwant %+v", cfg, want)
 	}
 
-	for _, in := range []string{"policy upsert-only", "policy create-only", "interval 30", "debounce 0", "txt-suffix -owner", "credentials p", "assume-role arn:aws:iam::1:role/x", "evaluate-target-health true"} {
+	for _, in := range []string{"policy upsert-only", "policy create-only", "interval 30", "debounce 0", "txt-suffix -owner", "credentials p", "assume-role arn:aws:iam::1:role/x", "evaluate-target-health true", "cluster-routing multivalue", "cluster-routing weighted weight 0"} {
 		if _, err := parse(t, "route53 {\nzone example.org Z1\n"+in+"\n}"); err != nil {
 			t.Errorf("%q: %v", in, err)
 		}
@@ -160,6 +165,13 @@ func TestParseConfigErrors(t *testing.T) {
 		{"route53 {\nzone example.org Z1\ntxt-wildcard-replacement *\n}", "single label"},
 		{"route53 {\nzone example.org Z1\nevaluate-target-health\n}", "Wrong argument count"},
 		{"route53 {\nzone example.org Z1\nevaluate-target-health maybe\n}", "true or false"},
+		{"route53 {\nzone example.org Z1\nprefer-cname yes\n}", "Wrong argument count"},
+		{"route53 {\nzone example.org Z1\ncluster-routing\n}", "needs a policy"},
+		{"route53 {\nzone example.org Z1\ncluster-routing latency\n}", "neither weighted nor multivalue"},
+		{"route53 {\nzone example.org Z1\ncluster-routing weighted weight 256\n}", "0 to 255"},
+		{"route53 {\nzone example.org Z1\ncluster-routing multivalue weight 2\n}", "weighted routing only"},
+		{"route53 {\nzone example.org Z1\ncluster-routing weighted set-identifier\n}", "needs a value"},
+		{"route53 {\nzone example.org Z1\ncluster-routing weighted region eu\n}", "unknown argument"},
 		{"route53 {\nzone example.org Z1\ncredentials\n}", "credentials needs"},
 		{"route53 {\nzone example.org Z1\ncredentials a b c\n}", "credentials needs"},
 		{"route53 {\nzone example.org Z1\nassume-role\n}", "assume-role needs"},

@@ -76,6 +76,11 @@ func New(cfg Config, src Source, client *route53.Client) *Mirror {
 		log.Warningf("No owner id for the Route 53 mirror, using %q", "default")
 		cfg.OwnerID = "default"
 	}
+	if r := cfg.ClusterRouting; r != nil && r.SetIdentifier == "" {
+		c := *r
+		c.SetIdentifier = cfg.OwnerID
+		cfg.ClusterRouting = &c
+	}
 	m := &Mirror{
 		cfg:     cfg,
 		src:     src,
@@ -325,6 +330,7 @@ func (m *Mirror) wanted(z *zoneState, entries []sourced) (map[rrKey]*desired, []
 		ttl:                  m.cfg.TTL,
 		internalOK:           z.private || m.cfg.PublishInternal,
 		evaluateTargetHealth: m.cfg.EvaluateTargetHealth,
+		clusterRouting:       m.cfg.ClusterRouting,
 	}.build(entries)
 }
 

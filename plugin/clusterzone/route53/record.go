@@ -55,6 +55,9 @@ type recordBuilder struct {
 	// ClusterIPs in (a private hosted zone, or publish-internal-services).
 	internalOK           bool
 	evaluateTargetHealth bool
+	// clusterRouting is the routing of Services without routing
+	// annotations (cluster-routing); nil: simple routing.
+	clusterRouting *table.Routing
 }
 
 // build returns the record sets of entries, and the problems of those
@@ -91,6 +94,9 @@ func (b recordBuilder) build(entries []sourced) (want map[rrKey]*desired, proble
 		}
 		resource := externaldns.ServiceResource(s.e.Owner.Key)
 		routing := set.Routing
+		if routing == nil {
+			routing = b.clusterRouting
+		}
 		host, id := "", ""
 		if s.v == table.External {
 			host, id = loadBalancer(set.Aliases)

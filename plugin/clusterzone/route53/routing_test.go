@@ -248,3 +248,78 @@ func TestMirrorRoutingServices(t *testing.T) {
 	}
 	assertIdempotent(t, cfg, src, moto)
 }
+
+// TestMirrorClusterRouting: two clusters (two owner ids) with
+// cluster-routing weighted publish one name from Services without routing
+// annotations. Cluster a first wrote it with simple routing: turning
+// cluster-routing on moves its record set in one batch. Then both parts
+// are there, each cluster's changes touch only its own record sets, and
+// cluster a's Service going leaves cluster b's part.
+func TestMirrorClusterRouting(t *testing.T) {
+	const zone = "rt5.example.org."
+	moto, direct, id, proxy := newProxiedZone(t, zone)
+	srcA, srcB := newTestTable("example.org."), newTestTable("example.org.")
+	srcA.set("default/web", lbSet("web.rt5.example.org.", 60, "10.0.0.1"))
+	srcB.set("default/web", lbSet("web.rt5.example.org.", 60, "10.0.1.1"))
+	cfgA := testConfig(zone, id, proxy.URL, PolicySync)
+	cfgA.OwnerID = "cluster-a"
+	since := time.Now()
+	stop := runMirror(t, New(cfgA, srcA, newTestClient(t, proxy.URL)))
+	harness.WaitFor(t, 30*time.Second, "cluster a's first full sync", syncedSince(zone, since))
+	stop()
+	owner := func(o, routing string) string {
+		return `"heritage=external-dns,external-dns/owner=` + o + `,external-dns/resource=service/default/web"` + routing
+	}
+	checkLines(t, "cluster a, simple routing", zoneLines(t, direct, id), []string{
+		"web.rt5.example.org. A 60 10.0.0.1", "a-web.rt5.example.org. TXT 300 " + owner("cluster-a", ""),
+	})
+
+	// Cluster a turns cluster-routing on: one batch replaces its record set
+	// and its TXT (Route 53 does not mix simple and weighted record sets).
+	cfgA.ClusterRouting = &table.Routing{Policy: table.RoutingWeighted, Weight: 1}
+	cfgB := testConfig(zone, id, proxy.URL, PolicySync)
+	cfgB.OwnerID = "cluster-b"
+	cfgB.ClusterRouting = &table.Routing{Policy: table.RoutingWeighted, SetIdentifier: "eu", Weight: 3}
+	proxy.reset()
+	mA, mB := New(cfgA, srcA, newTestClient(t, proxy.URL)), New(cfgB, srcB, newTestClient(t, proxy.URL))
+	since = time.Now()
+	stopA := runMirror(t, mA)
+	harness.WaitFor(t, 30*time.Second, "cluster a's move", syncedSince(zone, since))
+	if b := proxy.sentBatches(); len(b) != 1 || len(b[0]) != 4 {
+		t.Errorf("cluster a's move: batches %v, want one of DELETE+CREATE of the record set and of its TXT", b)
+	}
+	since = time.Now()
+	stopB := runMirror(t, mB)
+	harness.WaitFor(t, 30*time.Second, "cluster b's full sync", syncedSince(zone, since))
+	const a1, b3 = " [set-identifier cluster-a, weight 1]", " [set-identifier eu, weight 3]"
+	both := []string{
+		"web.rt5.example.org. A 60 10.0.0.1" + a1, "a-web.rt5.example.org. TXT 300 " + owner("cluster-a", a1),
+		"web.rt5.example.org. A 60 10.0.1.1" + b3, "a-web.rt5.example.org. TXT 300 " + owner("cluster-b", b3),
+	}
+	checkLines(t, "both clusters' record sets", zoneLines(t, direct, id), both)
+
+	// Cluster b's address changes: one UPSERT of its own record set.
+	proxy.reset()
+	srcB.set("default/web", lbSet("web.rt5.example.org.", 60, "10.0.1.2"))
+	since = time.Now()
+	mB.Changed([]string{"web.rt5.example.org."})
+	harness.WaitFor(t, 10*time.Second, "cluster b's change", syncedSince(zone, since))
+	if b := proxy.sentBatches(); len(b) != 1 || len(b[0]) != 1 || b[0][0].String() != "UPSERT web.rt5.example.org. A" {
+		t.Errorf("cluster b's change: batches %v, want one UPSERT of its record set", b)
+	}
+
+	// Cluster a's Service goes: cluster b's part stays.
+	srcA.del("default/web")
+	since = time.Now()
+	mA.Changed([]string{"web.rt5.example.org."})
+	harness.WaitFor(t, 10*time.Second, "cluster a's deletion", syncedSince(zone, since))
+	checkLines(t, "after cluster a's Service went", zoneLines(t, direct, id), []string{
+		"web.rt5.example.org. A 60 10.0.1.2" + b3, "a-web.rt5.example.org. TXT 300 " + owner("cluster-b", b3),
+	})
+	stopA()
+	stopB()
+	if r := proxy.rejections(); len(r) > 0 {
+		t.Errorf("Route 53 rejected %v", r)
+	}
+	assertIdempotent(t, cfgB, srcB, moto)
+}
