@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -48,7 +49,12 @@ import (
 //     0..255; exactly one of AliasTarget, TTL with ResourceRecords, or
 //     TrafficPolicyInstanceId; the name is in the zone; at most 1000
 //     ResourceRecord elements (UPSERT counting twice); one key is changed at
-//     most once in a batch, DELETE followed by CREATE or UPSERT aside.
+//     most once in a batch, DELETE followed by CREATE or UPSERT aside;
+//   - an ALIAS to a record of the same hosted zone (its HostedZoneId is the
+//     zone's) targets a name in the zone that holds a record set of the
+//     ALIAS's type, there already or made earlier in the batch (Route 53
+//     checks the changes in order: "Tried to create an alias that targets
+//     ..., but that target was not found").
 //
 // Rejections are answered as Route 53 answers them: a batch that does not fit
 // the zone with HTTP 400 and an <InvalidChangeBatch><Messages> body (the SDK
@@ -117,6 +123,7 @@ type Route53Rejection struct {
 type rulesZone struct {
 	lock   sync.RWMutex // held exclusively by a batch, shared by a List
 	loaded bool
+	id     string            // hosted zone id, without /hostedzone/
 	name   string            // canonical zone name
 	sets   map[rrsKey]rrsEnt // the zone's record sets, as moto holds them
 
@@ -278,7 +285,7 @@ func (r *Route53Rules) zone(id string) (*rulesZone, error) {
 	defer r.mu.Unlock()
 	z, ok := r.zones[id]
 	if !ok {
-		z = &rulesZone{}
+		z = &rulesZone{id: strings.TrimPrefix(id, "/hostedzone/")}
 		r.zones[id] = z
 	}
 	return z, nil
@@ -1083,6 +1090,19 @@ func validateBatch(z *rulesZone, changes []r53Change) (map[rrsKey]rrsEnt, string
 			delete(after, k)
 			delete(added, k)
 			continue
+		}
+		// CREATE or UPSERT: an ALIAS to a record of this zone needs it.
+		if a := s.AliasTarget; a != nil && strings.TrimPrefix(a.HostedZoneID, "/hostedzone/") == z.id {
+			target := canonName(a.DNSName)
+			alias := fmt.Sprintf("Tried to create an alias that targets %s, type %s in zone %s", presentName(target), k.typ, z.id)
+			if target != z.name && !strings.HasSuffix(target, "."+z.name) {
+				msgs = append(msgs, alias+", but the alias target name does not lie within the target zone")
+				continue
+			}
+			if !slices.ContainsFunc(slices.Collect(maps.Keys(after)), func(o rrsKey) bool { return o.name == target && o.typ == k.typ }) {
+				msgs = append(msgs, alias+", but that target was not found")
+				continue
+			}
 		}
 		// CREATE or UPSERT: the record set as Route 53 holds it.
 		s.Name = presentName(k.name)

@@ -344,6 +344,33 @@ func TestRoute53RulesCNAME(t *testing.T) {
 	wantKeys(t, m, id, "c.example.org. CNAME", "d.example.org. A", `odd\011name.example.org. A`)
 }
 
+// TestRoute53RulesSameZoneAlias: an ALIAS to a record of the same hosted
+// zone needs a name in the zone with a record set of the ALIAS's type,
+// there already or made earlier in the batch.
+func TestRoute53RulesSameZoneAlias(t *testing.T) {
+	m, c, id := newRulesZone(t)
+	alias := func(name, typ, target, zoneID string) types.ResourceRecordSet {
+		return types.ResourceRecordSet{Name: aws.String(name), Type: types.RRType(typ),
+			AliasTarget: &types.AliasTarget{DNSName: aws.String(target), HostedZoneId: aws.String(zoneID)}}
+	}
+	mustChange(t, c, id, chg(types.ChangeActionCreate, rrs("www.example.org", "A", 60, "192.0.2.1")))
+	wantInvalidChangeBatch(t, changeBatch(c, id, chg(types.ChangeActionCreate, alias("example.org", "AAAA", "www.example.org", id))),
+		"Tried to create an alias that targets www.example.org., type AAAA in zone "+id+", but that target was not found")
+	wantInvalidChangeBatch(t, changeBatch(c, id, chg(types.ChangeActionCreate, alias("example.org", "A", "cdn.example.net", id))),
+		"Tried to create an alias that targets cdn.example.net., type A in zone "+id+", but the alias target name does not lie within the target zone")
+	// The target made before the ALIAS in one batch: accepted; after it: not.
+	wantInvalidChangeBatch(t, changeBatch(c, id,
+		chg(types.ChangeActionCreate, alias("example.org", "AAAA", "www.example.org", id)),
+		chg(types.ChangeActionCreate, rrs("www.example.org", "AAAA", 60, "2001:db8::1"))),
+		"Tried to create an alias that targets www.example.org., type AAAA in zone "+id+", but that target was not found")
+	mustChange(t, c, id,
+		chg(types.ChangeActionCreate, rrs("www.example.org", "AAAA", 60, "2001:db8::1")),
+		chg(types.ChangeActionCreate, alias("example.org", "AAAA", "www.example.org", id)),
+		chg(types.ChangeActionCreate, alias("example.org", "A", "www.example.org.", id)),
+		chg(types.ChangeActionCreate, alias("lb.example.org", "A", "x.elb.us-east-1.amazonaws.com", "Z35SXDOTRQ7X7K")))
+	wantKeys(t, m, id, "example.org. A", "example.org. AAAA", "lb.example.org. A", "www.example.org. A", "www.example.org. AAAA")
+}
+
 func TestRoute53RulesInvalidInput(t *testing.T) {
 	m, c, id := newRulesZone(t)
 	noPolicy := rrs("a.example.org", "A", 60, "192.0.2.1")

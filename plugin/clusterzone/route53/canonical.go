@@ -2,11 +2,14 @@ package route53
 
 import "strings"
 
-// canonicalZones maps the DNS name suffix of AWS load balancers to the
-// hosted zone id an ALIAS record to them names
-// (https://docs.aws.amazon.com/general/latest/gr/elb.html): Application and
+// canonicalZones maps the DNS name suffix of the AWS targets an ALIAS
+// record can name to their canonical hosted zone id, the ones ExternalDNS's
+// AWS provider knows: load balancers
+// (https://docs.aws.amazon.com/general/latest/gr/elb.html; Application and
 // Classic Load Balancer names end in REGION.elb.amazonaws.com, Network Load
-// Balancer names in elb.REGION.amazonaws.com. Read only.
+// Balancer names in elb.REGION.amazonaws.com), Global Accelerator,
+// CloudFront (and edge-optimized API Gateway), VPC endpoints and regional
+// API Gateway endpoints. Read only.
 var canonicalZones = map[string]string{
 	// Application and Classic Load Balancers.
 	"us-east-2.elb.amazonaws.com":         "Z3AADJGX6KTTL2",
@@ -16,6 +19,7 @@ var canonicalZones = map[string]string{
 	"ca-central-1.elb.amazonaws.com":      "ZQSVJUPU6J1EY",
 	"ca-west-1.elb.amazonaws.com":         "Z06473681N0SF6OS049SD",
 	"ap-east-1.elb.amazonaws.com":         "Z3DQVH9N71FHZ0",
+	"ap-east-2.elb.amazonaws.com":         "Z02789141MW7T1WBU19PO",
 	"ap-south-1.elb.amazonaws.com":        "ZP97RAFLXTNZK",
 	"ap-south-2.elb.amazonaws.com":        "Z0173938T07WNTVAEPZN",
 	"ap-northeast-1.elb.amazonaws.com":    "Z14GRHDCWA56QT",
@@ -26,6 +30,7 @@ var canonicalZones = map[string]string{
 	"ap-southeast-3.elb.amazonaws.com":    "Z08888821HLRG5A9ZRTER",
 	"ap-southeast-4.elb.amazonaws.com":    "Z09517862IB2WZLPXG76F",
 	"ap-southeast-5.elb.amazonaws.com":    "Z06010284QMVVW7WO5J",
+	"ap-southeast-6.elb.amazonaws.com":    "Z023301818UFJ50CIO0MV",
 	"ap-southeast-7.elb.amazonaws.com":    "Z0390008CMBRTHFGWBCB",
 	"eu-central-1.elb.amazonaws.com":      "Z215JYRZR1TBD5",
 	"eu-central-2.elb.amazonaws.com":      "Z06391101F2ZOEP8P5EB3",
@@ -82,10 +87,71 @@ var canonicalZones = map[string]string{
 	"elb.us-gov-east-1.amazonaws.com":     "Z1ZSMQQ6Q24QQ8",
 	"elb.cn-north-1.amazonaws.com.cn":     "Z3QFB96KMJ7ED6",
 	"elb.cn-northwest-1.amazonaws.com.cn": "ZQEIKTCZ8352D",
+	// Global Accelerator.
+	"awsglobalaccelerator.com": "Z2BJ6XQ5FK7U4H",
+	// CloudFront, and edge-optimized API Gateway endpoints.
+	"cloudfront.net": "Z2FDTNDATAQYW2",
+	// VPC endpoints (PrivateLink).
+	"eu-west-2.vpce.amazonaws.com":      "Z7K1066E3PUKB",
+	"us-east-2.vpce.amazonaws.com":      "ZC8PG0KIFKBRI",
+	"af-south-1.vpce.amazonaws.com":     "Z09302161J80N9A7UTP7U",
+	"ap-east-1.vpce.amazonaws.com":      "Z2LIHJ7PKBEMWN",
+	"ap-east-2.vpce.amazonaws.com":      "Z09379811HWP0POAUWVN3",
+	"ap-northeast-1.vpce.amazonaws.com": "Z2E726K9Y6RL4W",
+	"ap-northeast-2.vpce.amazonaws.com": "Z27UANNT0PRK1T",
+	"ap-northeast-3.vpce.amazonaws.com": "Z376B5OMM2JZL2",
+	"ap-south-1.vpce.amazonaws.com":     "Z2KVTB3ZLFM7JR",
+	"ap-south-2.vpce.amazonaws.com":     "Z0952991RWSF5AHIQDIY",
+	"ap-southeast-1.vpce.amazonaws.com": "Z18LLCSTV4NVNL",
+	"ap-southeast-2.vpce.amazonaws.com": "ZDK2GCRPAFKGO",
+	"ap-southeast-3.vpce.amazonaws.com": "Z03881013RZ9BYYZO8N5W",
+	"ap-southeast-4.vpce.amazonaws.com": "Z07508191CO1RNBX3X3AU",
+	"ca-central-1.vpce.amazonaws.com":   "ZRCXCF510Y6P9",
+	"eu-central-1.vpce.amazonaws.com":   "Z273ZU8SZ5RJPC",
+	"eu-central-2.vpce.amazonaws.com":   "Z045369019J4FUQ4S272E",
+	"eu-north-1.vpce.amazonaws.com":     "Z3OWWK6JFDEDGC",
+	"eu-south-1.vpce.amazonaws.com":     "Z2A5FDNRLY7KZG",
+	"eu-south-2.vpce.amazonaws.com":     "Z014396544HENR57XQCJ",
+	"eu-west-1.vpce.amazonaws.com":      "Z38GZ743OKFT7T",
+	"eu-west-3.vpce.amazonaws.com":      "Z1DWHTMFP0WECP",
+	"me-central-1.vpce.amazonaws.com":   "Z07122992YCEUCB9A9570",
+	"me-south-1.vpce.amazonaws.com":     "Z3B95P3VBGEQGY",
+	"sa-east-1.vpce.amazonaws.com":      "Z2LXUWEVLCVZIB",
+	"us-east-1.vpce.amazonaws.com":      "Z7HUB22UULQXV",
+	"us-gov-east-1.vpce.amazonaws.com":  "Z2MU5TEIGO9WXB",
+	"us-gov-west-1.vpce.amazonaws.com":  "Z12529ZODG2B6H",
+	"us-west-1.vpce.amazonaws.com":      "Z12I86A8N7VCZO",
+	"us-west-2.vpce.amazonaws.com":      "Z1YSA3EXCYUU9Z",
+	// Regional API Gateway endpoints.
+	"execute-api.us-east-2.amazonaws.com":      "ZOJJZC49E0EPZ",
+	"execute-api.us-east-1.amazonaws.com":      "Z1UJRXOUMOOFQ8",
+	"execute-api.us-west-1.amazonaws.com":      "Z2MUQ32089INYE",
+	"execute-api.us-west-2.amazonaws.com":      "Z2OJLYMUO9EFXC",
+	"execute-api.af-south-1.amazonaws.com":     "Z2DHW2332DAMTN",
+	"execute-api.ap-east-1.amazonaws.com":      "Z3FD1VL90ND7K5",
+	"execute-api.ap-east-2.amazonaws.com":      "Z02909591O7FG9Q56HWB1",
+	"execute-api.ap-south-1.amazonaws.com":     "Z3VO1THU9YC4UR",
+	"execute-api.ap-northeast-2.amazonaws.com": "Z20JF4UZKIW1U8",
+	"execute-api.ap-southeast-1.amazonaws.com": "ZL327KTPIQFUL",
+	"execute-api.ap-southeast-2.amazonaws.com": "Z2RPCDW04V8134",
+	"execute-api.ap-northeast-1.amazonaws.com": "Z1YSHQZHG15GKL",
+	"execute-api.ca-central-1.amazonaws.com":   "Z19DQILCV0OWEC",
+	"execute-api.eu-central-1.amazonaws.com":   "Z1U9ULNL0V5AJ3",
+	"execute-api.eu-west-1.amazonaws.com":      "ZLY8HYME6SFDD",
+	"execute-api.eu-west-2.amazonaws.com":      "ZJ5UAJN8Y3Z2Q",
+	"execute-api.eu-south-1.amazonaws.com":     "Z3BT4WSQ9TDYZV",
+	"execute-api.eu-west-3.amazonaws.com":      "Z3KY65QIEKYHQQ",
+	"execute-api.eu-south-2.amazonaws.com":     "Z02499852UI5HEQ5JVWX3",
+	"execute-api.eu-north-1.amazonaws.com":     "Z3UWIKFBOOGXPP",
+	"execute-api.me-south-1.amazonaws.com":     "Z20ZBPC0SS8806",
+	"execute-api.me-central-1.amazonaws.com":   "Z08780021BKYYY8U0YHTV",
+	"execute-api.sa-east-1.amazonaws.com":      "ZCMLWB8V5SYIT",
+	"execute-api.us-gov-east-1.amazonaws.com":  "Z3SE9ATJYCRCZJ",
+	"execute-api.us-gov-west-1.amazonaws.com":  "Z1K6XKP9SAGWDV",
 }
 
-// canonicalZone returns the canonical hosted zone id of an AWS load
-// balancer's DNS name, or "" when host is not a known load-balancer name.
+// canonicalZone returns the canonical hosted zone id of an AWS target's DNS
+// name, or "" when host is not a known AWS target.
 func canonicalZone(host string) string {
 	host = strings.TrimSuffix(strings.ToLower(host), ".")
 	for i := 0; i < len(host); i++ {
@@ -98,9 +164,10 @@ func canonicalZone(host string) string {
 	return ""
 }
 
-// loadBalancer returns the first of hosts that is an AWS load balancer's
-// name, without its trailing dot, and its canonical hosted zone id.
-func loadBalancer(hosts []string) (host, zoneID string) {
+// awsTarget returns the first of hosts that is an AWS ALIAS target (a load
+// balancer, CloudFront, ...), without its trailing dot, and its canonical
+// hosted zone id.
+func awsTarget(hosts []string) (host, zoneID string) {
 	for _, h := range hosts {
 		if id := canonicalZone(h); id != "" {
 			return strings.TrimSuffix(strings.ToLower(h), "."), id

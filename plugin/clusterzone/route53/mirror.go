@@ -291,6 +291,7 @@ func (m *Mirror) reconcileZone(ctx context.Context, z *zoneState) error {
 // planAndApply plans keys against the view, reports the problems (with
 // those of building want) and applies the plan.
 func (m *Mirror) planAndApply(ctx context.Context, z *zoneState, want map[rrKey]*desired, keys []rrKey, problems []problem) ([]*unit, error) {
+	keys = everyType(keys)
 	units, planned := m.plan.plan(z, want, keys)
 	m.report(z, keys, append(problems, planned...))
 	err := m.apply(ctx, z, units)
@@ -299,6 +300,21 @@ func (m *Mirror) planAndApply(ctx context.Context, z *zoneState, want map[rrKey]
 		lastSync.WithLabelValues(z.label()).SetToCurrentTime()
 	}
 	return units, err
+}
+
+// everyType returns keys with every type a name may have in the mirror's
+// hands (A, AAAA, CNAME) for each name in keys: a name that moves between
+// them is planned as a whole.
+func everyType(keys []rrKey) []rrKey {
+	out := make([]rrKey, 0, 3*len(keys))
+	seen := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		if !seen[k.name] {
+			seen[k.name] = true
+			out = append(out, rrKey{k.name, "A"}, rrKey{k.name, "AAAA"}, rrKey{k.name, "CNAME"})
+		}
+	}
+	return out
 }
 
 // entries returns what the table holds for zone z, from get (all of a
@@ -331,6 +347,9 @@ func (m *Mirror) wanted(z *zoneState, entries []sourced) (map[rrKey]*desired, []
 		internalOK:           z.private || m.cfg.PublishInternal,
 		evaluateTargetHealth: m.cfg.EvaluateTargetHealth,
 		clusterRouting:       m.cfg.ClusterRouting,
+		preferCNAME:          m.cfg.PreferCNAME,
+		zone:                 z.name,
+		zoneID:               z.id,
 	}.build(entries)
 }
 
@@ -350,7 +369,7 @@ func (m *Mirror) load(z *zoneState, sets []types.ResourceRecordSet) (txtRecords 
 	}
 	for k := range keys {
 		switch k.typ {
-		case "A", "AAAA":
+		case "A", "AAAA", "CNAME":
 			if m.plan.owns(z, k) {
 				z.owned[k] = true
 			}
@@ -362,12 +381,10 @@ func (m *Mirror) load(z *zoneState, sets []types.ResourceRecordSet) (txtRecords 
 				continue
 			}
 			for _, r := range m.plan.naming.RecordsOf(k.name, "A", "AAAA", "CNAME") {
-				rk := rrKey{r.Name, r.Type}
-				if rk.typ == "CNAME" {
-					rk.typ = "A" // the name ExternalDNS v0.20 gives an ALIAS A record's TXT
-				}
-				if m.zoneFor(rk.name, z.private) == z {
-					txtRecords = append(txtRecords, rk)
+				// "cname-NAME" is a CNAME's TXT, and an ALIAS A record's
+				// up to ExternalDNS v0.21: the name is planned whole.
+				if m.zoneFor(r.Name, z.private) == z {
+					txtRecords = append(txtRecords, rrKey{r.Name, r.Type})
 				}
 			}
 		}
@@ -404,7 +421,7 @@ func (m *Mirror) syncNames(ctx context.Context, names []string) error {
 		want, problems := m.wanted(z, m.entries(z, func(v table.View) []*table.Entry { return views[v] }))
 		var keys []rrKey
 		for _, n := range ns {
-			keys = append(keys, rrKey{n, "A"}, rrKey{n, "AAAA"})
+			keys = append(keys, rrKey{n, "A"})
 		}
 		if _, err := m.planAndApply(ctx, z, want, keys, problems); err != nil {
 			errs = append(errs, fmt.Sprintf("zone %s (%s): %v", z.label(), z.id, err))
@@ -446,7 +463,7 @@ func (m *Mirror) apply(ctx context.Context, z *zoneState, units []*unit) error {
 		f, ok := z.rejected[u.key]
 		return ok && f == u.fingerprint()
 	})
-	for _, b := range batches(units, m.cfg.BatchSize) {
+	for _, b := range batches(units, m.cfg.BatchSize, z.id) {
 		if err := m.submit(ctx, z, b, true); err != nil {
 			return err
 		}
@@ -480,27 +497,35 @@ func (m *Mirror) submit(ctx context.Context, z *zoneState, b []*unit, mayRefresh
 		}
 		m.load(z, sets)
 		units := m.replan(z, b...)
-		for _, nb := range batches(units, m.cfg.BatchSize) {
+		for _, nb := range batches(units, m.cfg.BatchSize, z.id) {
 			if err := m.submit(ctx, z, nb, false); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	if len(b) > 1 {
+	if groups := nameGroups(b); len(groups) > 1 {
 		log.Warningf("Route 53 rejected a batch of %d records in zone %s, splitting it: %v", len(b), z.name, err)
-		mid := len(b) / 2
+		mid := len(slices.Concat(groups[:len(groups)/2]...))
 		if err := m.submit(ctx, z, b[:mid], mayRefresh); err != nil {
 			return err
 		}
 		return m.submit(ctx, z, b[mid:], mayRefresh)
 	}
-	u := b[0]
+	// One name's records.
 	if mayRefresh {
-		rerr := m.refresh(ctx, z, u.names())
+		var names []string
+		for _, u := range b {
+			for _, n := range u.names() {
+				if !slices.Contains(names, n) {
+					names = append(names, n)
+				}
+			}
+		}
+		rerr := m.refresh(ctx, z, names)
 		switch {
 		case rerr == nil:
-			units := m.replan(z, u)
+			units := m.replan(z, b...)
 			if len(units) == 0 {
 				return nil
 			}
@@ -511,10 +536,12 @@ func (m *Mirror) submit(ctx context.Context, z *zoneState, b []*unit, mayRefresh
 		}
 		// Route 53 will not even read the name: the record is bad.
 	}
-	errorsCount.WithLabelValues("invalid_change").Inc()
-	z.rejected[u.key] = u.fingerprint()
-	log.Errorf("Route 53 rejected %s %s in zone %s, leaving it out until it changes or the next full sync: %v (changes: %s)",
-		u.key.name, u.key.typ, z.name, err, u.fingerprint())
+	for _, u := range b {
+		errorsCount.WithLabelValues("invalid_change").Inc()
+		z.rejected[u.key] = u.fingerprint()
+		log.Errorf("Route 53 rejected %s %s in zone %s, leaving it out until it changes or the next full sync: %v (changes: %s)",
+			u.key.name, u.key.typ, z.name, err, u.fingerprint())
+	}
 	return nil
 }
 
@@ -549,10 +576,7 @@ func staleView(err error) bool {
 
 // change sends one ChangeResourceRecordSets call.
 func (m *Mirror) change(ctx context.Context, z *zoneState, b []*unit) error {
-	var changes []types.Change
-	for _, u := range b {
-		changes = append(changes, u.changes...)
-	}
+	changes := batchChanges(b)
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
 	_, err := m.client.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{
@@ -645,7 +669,7 @@ func (m *Mirror) refresh(ctx context.Context, z *zoneState, names []string) erro
 			in.StartRecordName, in.StartRecordType, in.StartRecordIdentifier = out.NextRecordName, out.NextRecordType, out.NextRecordIdentifier
 		}
 		z.replaceName(name, found)
-		for _, t := range []string{"A", "AAAA"} {
+		for _, t := range []string{"A", "AAAA", "CNAME"} {
 			m.updateOwned(z, rrKey{name, t})
 		}
 	}

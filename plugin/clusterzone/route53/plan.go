@@ -92,24 +92,77 @@ func (u *unit) fingerprint() string {
 }
 
 // batches packs units into batches within Route 53's limits and the
-// configured batch size, keeping each unit whole.
-func batches(units []*unit, batchSize int) [][]*unit {
+// configured batch size. The units of one name stay in one batch (a name
+// moving between A/AAAA and CNAME is one transaction), and names with an
+// ALIAS to a record of the same zone go after the others, so that its
+// target is written first.
+func batches(units []*unit, batchSize int, zoneID string) [][]*unit {
+	groups := nameGroups(units)
+	last := func(g []*unit) bool {
+		return slices.ContainsFunc(g, func(u *unit) bool {
+			return u.want != nil && u.want.alias() && aws.ToString(u.want.rs.AliasTarget.HostedZoneId) == zoneID
+		})
+	}
+	slices.SortStableFunc(groups, func(a, b []*unit) int {
+		switch la, lb := last(a), last(b); {
+		case la == lb:
+			return 0
+		case lb:
+			return -1
+		}
+		return 1
+	})
 	var out [][]*unit
 	var cur []*unit
 	nc, nr, nv := 0, 0, 0
-	for _, u := range units {
-		c, r, v := u.size()
+	for _, g := range groups {
+		c, r, v := 0, 0, 0
+		for _, u := range g {
+			uc, ur, uv := u.size()
+			c, r, v = c+uc, r+ur, v+uv
+		}
 		if len(cur) > 0 && (nc+c > batchSize || nr+r > maxRecords || nv+v > maxValueChars) {
 			out = append(out, cur)
 			cur, nc, nr, nv = nil, 0, 0, 0
 		}
-		cur = append(cur, u)
+		cur = append(cur, g...)
 		nc, nr, nv = nc+c, nr+r, nv+v
 	}
 	if len(cur) > 0 {
 		out = append(out, cur)
 	}
 	return out
+}
+
+// nameGroups splits units, in name order, into runs of one name.
+func nameGroups(units []*unit) [][]*unit {
+	var out [][]*unit
+	for i := 0; i < len(units); {
+		j := i + 1
+		for j < len(units) && units[j].key.name == units[i].key.name {
+			j++
+		}
+		out = append(out, units[i:j:j])
+		i = j
+	}
+	return out
+}
+
+// batchChanges returns the changes of a batch, deletions first: Route 53
+// checks a batch's changes in order, and a record set of one type may only
+// be created once the one it replaces (a CNAME, say) is gone.
+func batchChanges(b []*unit) []types.Change {
+	var dels, rest []types.Change
+	for _, u := range b {
+		for _, c := range u.changes {
+			if c.Action == types.ChangeActionDelete {
+				dels = append(dels, c)
+			} else {
+				rest = append(rest, c)
+			}
+		}
+	}
+	return append(dels, rest...)
 }
 
 // problem is a record the plan leaves alone, and why. The mirror logs each
@@ -134,8 +187,10 @@ type planner struct {
 // plan returns the units for keys (in name and type order) and the
 // problems of the keys left alone. want holds every record set the table
 // wants in the zone (also beyond keys: a wildcard and the name of its TXT
-// replacement label share an ownership TXT).
+// replacement label share an ownership TXT); settle first puts the forms
+// the zone cannot take as it is (a CNAME, a same-zone ALIAS) aside.
 func (p planner) plan(z *zoneState, want map[rrKey]*desired, keys []rrKey) (units []*unit, problems []problem) {
+	want, problems = p.settle(z, want)
 	for _, k := range sortedKeys(keys) {
 		u, prob := p.planKey(z, k, want)
 		if u != nil && len(u.changes) > 0 {
@@ -220,12 +275,21 @@ func (p planner) owns(z *zoneState, k rrKey) bool {
 }
 
 // txtShared reports whether the ownership TXT name txt of k also belongs
-// to another record (a wildcard and the label replacing its '*') that
-// exists or is wanted: that TXT is not an orphan.
+// to another record that exists or is wanted: a wildcard and the label
+// replacing its '*', or a CNAME and an ALIAS A record of one name (both
+// write "cname-NAME"). That TXT is not an orphan.
 func (p planner) txtShared(z *zoneState, k rrKey, txt string, want map[rrKey]*desired) bool {
-	for _, r := range p.naming.RecordsOf(txt, k.typ) {
-		rk := rrKey{r.Name, r.Type}
-		if rk != k && (len(z.at(rk.name, rk.typ)) > 0 || want[rk] != nil) {
+	there := func(rk rrKey, aliasOnly bool) bool {
+		if rk == k {
+			return false
+		}
+		if d := want[rk]; d != nil && d.withheld == "" && (!aliasOnly || d.alias()) {
+			return true
+		}
+		return slices.ContainsFunc(z.at(rk.name, rk.typ), func(rs *types.ResourceRecordSet) bool { return !aliasOnly || isAlias(rs) })
+	}
+	for _, r := range p.naming.RecordsOf(txt, "A", "AAAA", "CNAME") {
+		if there(rrKey{r.Name, r.Type}, false) || r.Type == "CNAME" && there(rrKey{r.Name, "A"}, true) {
 			return true
 		}
 	}
@@ -301,6 +365,25 @@ func (p planner) planKey(z *zoneState, k rrKey, want map[rrKey]*desired) (*unit,
 
 	if w == nil {
 		u := &unit{key: k, op: opDelete}
+		// A record of a Service that moves between A/AAAA and CNAME at
+		// this name goes in the batch that writes its new form: an
+		// update, which upsert-only allows (settle checked it may go).
+		var moved []int
+		for i := range stale {
+			if replacedBy(k, staleOwn[i], want) != nil {
+				moved = append(moved, i)
+			}
+		}
+		if len(moved) > 0 && p.policy != PolicySync {
+			for _, i := range moved {
+				p.deleteOwned(u, z, k, stale[i], staleOwn[i], want)
+			}
+			u.op = opUpdate
+			return u, foreignProblem
+		}
+		if len(moved) > 0 {
+			u.op = opUpdate
+		}
 		for i, rs := range stale {
 			p.deleteOwned(u, z, k, rs, staleOwn[i], want)
 		}
@@ -354,8 +437,10 @@ func (p planner) planKey(z *zoneState, k rrKey, want map[rrKey]*desired) (*unit,
 				k.name, routingDesc(o), routingDesc(&w.rs), map[bool]string{true: "taking the name", false: "updating"}[len(curs) == 0])
 		}
 	}
-	if len(curs) < len(ws) && len(z.at(k.name, "CNAME")) > 0 {
-		return conflict("a CNAME exists there; not taking the name")
+	if len(curs) < len(ws) {
+		if why := p.typeClash(z, k, w, want); why != "" {
+			return conflict("%s; not taking the name", why)
+		}
 	}
 	// Each wanted record set: its ownership TXT records to write (every
 	// name ExternalDNS's generations read for it, with its set
@@ -432,11 +517,59 @@ func (p planner) planKey(z *zoneState, k rrKey, want map[rrKey]*desired) (*unit,
 				u.add(types.ChangeActionUpsert, rs)
 			}
 		}
+		// An ALIAS A record becoming a plain one leaves its second
+		// ownership TXT ("cname-NAME") behind unless a CNAME shares it.
+		if cur != nil && isAlias(cur) && !d.alias() {
+			for _, n := range p.naming.OwnershipNames(k.name, k.typ, true) {
+				if !n.Written || slices.Contains(txts[i], n.Name) {
+					continue
+				}
+				labels, _ := z.heritageLabelsAt(n.Name, id)
+				if old := z.getSet(n.Name, "TXT", id); old != nil && labels.Owner() == p.owner && !p.txtShared(z, k, n.Name, want) {
+					u.add(types.ChangeActionDelete, old)
+				}
+			}
+		}
 		if cur != nil && len(u.changes) > before {
 			u.op = opUpdate
 		}
 	}
 	return u, kept
+}
+
+// typeClash says why a record set of k's type cannot be created beside
+// what Route 53 holds at k's name: a CNAME shares its name with nothing,
+// so the other side must be this owner's to replace, and be going.
+func (p planner) typeClash(z *zoneState, k rrKey, w *desired, want map[rrKey]*desired) string {
+	clash := func(t string) string {
+		if want[rrKey{k.name, t}] != nil {
+			return fmt.Sprintf("%s records are wanted there too", t)
+		}
+		for _, rs := range z.at(k.name, t) {
+			if !p.replaceable(z, rrKey{k.name, t}, rs, w.resource) {
+				if t == "CNAME" {
+					return "a CNAME exists there"
+				}
+				return fmt.Sprintf("%s records exist there", t)
+			}
+		}
+		return ""
+	}
+	if k.typ != "CNAME" {
+		return clash("CNAME")
+	}
+	for _, t := range z.typesAt(k.name) {
+		switch t {
+		case "CNAME":
+		case "A", "AAAA":
+			if why := clash(t); why != "" {
+				return why
+			}
+		default:
+			return fmt.Sprintf("%s records exist there", t)
+		}
+	}
+	return ""
 }
 
 // routingDesc describes the routing of rs for messages.

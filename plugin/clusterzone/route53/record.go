@@ -41,6 +41,10 @@ type desired struct {
 	// type, routed beside this one under their own set identifiers (same
 	// policy), in the table's order.
 	others []*desired
+	// fallback, for a CNAME and an ALIAS to a record of the same hosted
+	// zone, is what the name gets when the zone cannot take that form
+	// (see planner.settle; nil: nothing, no addresses known).
+	fallback []*desired
 }
 
 // alias reports whether d is an ALIAS record.
@@ -58,31 +62,17 @@ type recordBuilder struct {
 	// clusterRouting is the routing of Services without routing
 	// annotations (cluster-routing); nil: simple routing.
 	clusterRouting *table.Routing
+	// preferCNAME writes CNAMEs to AWS targets too (prefer-cname).
+	preferCNAME bool
+	// zone and zoneID are the hosted zone's name and id: no CNAME at its
+	// apex; ALIAS records to its own records name it.
+	zone, zoneID string
 }
 
 // build returns the record sets of entries, and the problems of those
 // kept out.
 func (b recordBuilder) build(entries []sourced) (want map[rrKey]*desired, problems []problem) {
 	want = map[rrKey]*desired{}
-	// put adds d at k. The table gives a name's winner first, then the
-	// other Services routed beside it under their own set identifiers.
-	put := func(k rrKey, d *desired) {
-		first := want[k]
-		if first == nil {
-			want[k] = d
-			return
-		}
-		if first.withheld != "" || d.withheld != "" || first.rs.SetIdentifier == nil || d.rs.SetIdentifier == nil ||
-			routingKind(&first.rs) != routingKind(&d.rs) {
-			return
-		}
-		for _, o := range append([]*desired{first}, first.others...) {
-			if setID(&o.rs) == setID(&d.rs) {
-				return
-			}
-		}
-		first.others = append(first.others, d)
-	}
 	for _, s := range entries {
 		set := &s.e.Set
 		if set.ClusterIPOnly && s.v == table.External && !b.internalOK {
@@ -97,64 +87,91 @@ func (b recordBuilder) build(entries []sourced) (want map[rrKey]*desired, proble
 		if routing == nil {
 			routing = b.clusterRouting
 		}
-		host, id := "", ""
-		if s.v == table.External {
-			host, id = loadBalancer(set.Aliases)
-		}
-		if routing != nil && routing.Invalid == "" && routing.Policy == table.RoutingMultiValue && host != "" {
-			routing = &table.Routing{Invalid: "a multivalue answer cannot be an ALIAS record (Route 53)"}
-		}
+		var ds []*desired
 		if routing != nil && routing.Invalid != "" {
-			for _, t := range []types.RRType{types.RRTypeA, types.RRTypeAaaa} {
-				put(rrKey{set.Name, string(t)}, &desired{rs: types.ResourceRecordSet{Name: aws.String(set.Name), Type: t}, resource: resource,
-					withheld: fmt.Sprintf("%s: invalid routing annotations of Service %s (%s); left as it is in Route 53", set.Name, s.e.Owner.Key, routing.Invalid)})
-			}
-			continue
-		}
-		if s.v == table.External {
-			if host != "" {
-				target := &types.AliasTarget{DNSName: aws.String(host), HostedZoneId: aws.String(id), EvaluateTargetHealth: b.evaluateTargetHealth}
-				// ALIAS A and ALIAS AAAA, for every load balancer, as
-				// ExternalDNS's AWS provider writes them: an IPv4-only
-				// one answers AAAA with no data.
-				for _, t := range []types.RRType{types.RRTypeA, types.RRTypeAaaa} {
-					d := &desired{rs: types.ResourceRecordSet{Name: aws.String(set.Name), Type: t, AliasTarget: target}, resource: resource}
-					setRouting(&d.rs, routing)
-					put(rrKey{set.Name, string(t)}, d)
-				}
-				continue
+			ds = withheld(set.Name, fmt.Sprintf("%s: invalid routing annotations of Service %s (%s); left as it is in Route 53", set.Name, s.e.Owner.Key, routing.Invalid), resource)
+		} else {
+			var prob *problem
+			if ds, prob = b.hostnameForm(s, routing, resource); prob != nil {
+				problems = append(problems, *prob)
 			}
 		}
-		addrs := set.External
-		if s.v == table.Internal {
-			addrs = set.Internal
-		}
-		ttl := b.ttl
-		if set.TTLSet {
-			ttl = int64(set.TTL)
-		}
-		var v4, v6 []types.ResourceRecord
-		for _, ip := range addrs {
-			rr := types.ResourceRecord{Value: aws.String(ip.String())}
-			if ip.Is4() {
-				v4 = append(v4, rr)
-			} else {
-				v6 = append(v6, rr)
-			}
-		}
-		for _, r := range []struct {
-			typ types.RRType
-			rrs []types.ResourceRecord
-		}{{types.RRTypeA, v4}, {types.RRTypeAaaa, v6}} {
-			if len(r.rrs) > 0 {
-				d := &desired{
-					rs:       types.ResourceRecordSet{Name: aws.String(set.Name), Type: r.typ, TTL: aws.Int64(ttl), ResourceRecords: r.rrs},
-					resource: resource,
-				}
-				setRouting(&d.rs, routing)
-				put(rrKey{set.Name, string(r.typ)}, d)
-			}
+		for _, d := range ds {
+			putDesired(want, rrKey{set.Name, string(d.rs.Type)}, d)
 		}
 	}
 	return want, problems
+}
+
+// putDesired adds d at k. The table gives a name's winner first, then the
+// other Services routed beside it under their own set identifiers: those
+// join the first as its others when Route 53 can hold them beside it.
+func putDesired(want map[rrKey]*desired, k rrKey, d *desired) {
+	first := want[k]
+	if first == nil {
+		want[k] = d
+		return
+	}
+	if first.withheld != "" || d.withheld != "" || first.rs.SetIdentifier == nil || d.rs.SetIdentifier == nil ||
+		routingKind(&first.rs) != routingKind(&d.rs) {
+		return
+	}
+	for _, o := range append([]*desired{first}, first.others...) {
+		if setID(&o.rs) == setID(&d.rs) {
+			return
+		}
+	}
+	first.others = append(first.others, d)
+}
+
+// withheld returns the record sets of every type a name may have, withheld
+// for why: the plan leaves what Route 53 holds there alone.
+func withheld(name, why, resource string) []*desired {
+	var out []*desired
+	for _, t := range []types.RRType{types.RRTypeA, types.RRTypeAaaa, types.RRTypeCname} {
+		out = append(out, &desired{rs: types.ResourceRecordSet{Name: aws.String(name), Type: t}, resource: resource, withheld: why})
+	}
+	return out
+}
+
+// addressSets returns the A and AAAA record sets of the addresses s holds
+// in its view (resolved from its hostnames where it has them).
+func (b recordBuilder) addressSets(s sourced, routing *table.Routing, resource string) []*desired {
+	set := &s.e.Set
+	addrs := set.External
+	if s.v == table.Internal {
+		addrs = set.Internal
+	}
+	var v4, v6 []types.ResourceRecord
+	for _, ip := range addrs {
+		rr := types.ResourceRecord{Value: aws.String(ip.String())}
+		if ip.Is4() {
+			v4 = append(v4, rr)
+		} else {
+			v6 = append(v6, rr)
+		}
+	}
+	var out []*desired
+	for _, r := range []struct {
+		typ types.RRType
+		rrs []types.ResourceRecord
+	}{{types.RRTypeA, v4}, {types.RRTypeAaaa, v6}} {
+		if len(r.rrs) > 0 {
+			d := &desired{
+				rs:       types.ResourceRecordSet{Name: aws.String(set.Name), Type: r.typ, TTL: aws.Int64(b.ttlOf(set)), ResourceRecords: r.rrs},
+				resource: resource,
+			}
+			setRouting(&d.rs, routing)
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// ttlOf is the TTL of set's records that are not ALIAS records.
+func (b recordBuilder) ttlOf(set *table.RecordSet) int64 {
+	if set.TTLSet {
+		return int64(set.TTL)
+	}
+	return b.ttl
 }

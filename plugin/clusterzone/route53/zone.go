@@ -29,7 +29,7 @@ type zoneState struct {
 	loaded bool
 	sets   map[string]map[string]types.ResourceRecordSet // name -> type -> record set (no SetIdentifier)
 	routed map[rrKey]map[string]types.ResourceRecordSet  // record sets with a routing policy, by SetIdentifier
-	owned  map[rrKey]bool                                // names and types where this owner holds an A/AAAA record set
+	owned  map[rrKey]bool                                // names and types where this owner holds an A, AAAA or CNAME record set
 
 	// reported is the last problem logged per record, so each one is logged
 	// (and counted) once, not on every sync.
@@ -125,6 +125,18 @@ func (z *zoneState) at(name, typ string) []*types.ResourceRecordSet {
 		rs := byID[id]
 		out = append(out, &rs)
 	}
+	return out
+}
+
+// typesAt returns the types of the record sets at name, sorted.
+func (z *zoneState) typesAt(name string) []string {
+	out := slices.Collect(maps.Keys(z.sets[name]))
+	for _, t := range types.RRType("").Values() {
+		if len(z.routed[rrKey{name, string(t)}]) > 0 && !slices.Contains(out, string(t)) {
+			out = append(out, string(t))
+		}
+	}
+	slices.Sort(out)
 	return out
 }
 
@@ -243,6 +255,8 @@ func canonValues(rs *types.ResourceRecordSet) []string {
 		v := aws.ToString(rr.Value)
 		if ip, err := netip.ParseAddr(v); err == nil {
 			v = ip.String()
+		} else if rs.Type == types.RRTypeCname {
+			v = normHost(v) // a hostname, with or without its trailing dot
 		}
 		out = append(out, v)
 	}

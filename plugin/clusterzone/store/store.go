@@ -329,6 +329,8 @@ func (s *Store) apply(key string, res *translate.Result) (table.Change, []transl
 			External:      s.resolve(ep.External),
 			Internal:      ep.Internal,
 			Aliases:       ep.External.Hostnames,
+			AliasesOnly:   len(ep.External.IPs) == 0 && len(ep.External.Hostnames) > 0,
+			AliasOptions:  ep.AliasOptions,
 			Refs:          ep.Refs,
 			Routing:       ep.Routing,
 		}

@@ -136,6 +136,13 @@ type RecordSet struct {
 	// a load balancer's (the Route 53 mirror writes ALIAS records to an AWS
 	// one), a target annotation's, or an ExternalName (Kind says which).
 	Aliases []string
+	// AliasesOnly is set when every External address was resolved from
+	// Aliases (no IP of the Service's own): the Route 53 mirror may then
+	// write a CNAME or an ALIAS to the hostname instead.
+	AliasesOnly bool
+	// AliasOptions are the Service's alias and aws-evaluate-target-health
+	// annotations; nil for almost every name.
+	AliasOptions *AliasOptions
 	// Refs are the name's CNAME or SRV records; nil for almost every name.
 	Refs *Refs
 	// Routing is the Route 53 routing policy of the name's records
@@ -183,6 +190,40 @@ type Routing struct {
 	Invalid string
 }
 
+// AliasOptions say how the Route 53 mirror writes a hostname target
+// (ExternalDNS's alias and aws-evaluate-target-health annotations).
+// Comparable: == is equality.
+type AliasOptions struct {
+	// Alias asks for ALIAS records where a CNAME would be written: to a
+	// record of the same hosted zone, or to an AWS target.
+	Alias bool
+	// EvaluateTargetHealth, when set, is the ALIAS records'
+	// EvaluateTargetHealth in place of the mirror's evaluate-target-health.
+	EvaluateTargetHealth TargetHealth
+}
+
+// TargetHealth is an ALIAS record's EvaluateTargetHealth as a Service asks
+// for it.
+type TargetHealth uint8
+
+// TargetHealth values.
+const (
+	// TargetHealthDefault keeps the mirror's evaluate-target-health.
+	TargetHealthDefault TargetHealth = iota
+	// TargetHealthOff writes EvaluateTargetHealth false.
+	TargetHealthOff
+	// TargetHealthOn writes EvaluateTargetHealth true.
+	TargetHealthOn
+)
+
+// Equal reports whether a and o are the same options (both nil: equal).
+func (a *AliasOptions) Equal(o *AliasOptions) bool {
+	if a == nil || o == nil {
+		return a == o
+	}
+	return *a == *o
+}
+
 // Equal reports whether r and o are the same routing (both nil: equal).
 func (r *Routing) Equal(o *Routing) bool {
 	if r == nil || o == nil {
@@ -196,7 +237,8 @@ func (s RecordSet) equal(o RecordSet) bool {
 	return s.Name == o.Name && s.TTL == o.TTL && s.TTLSet == o.TTLSet && s.DualStack == o.DualStack &&
 		s.ClusterIPOnly == o.ClusterIPOnly && s.Kind == o.Kind &&
 		slices.Equal(s.External, o.External) && slices.Equal(s.Internal, o.Internal) &&
-		slices.Equal(s.Aliases, o.Aliases) && s.Refs.Equal(o.Refs) && s.Routing.Equal(o.Routing)
+		slices.Equal(s.Aliases, o.Aliases) && s.AliasesOnly == o.AliasesOnly && s.AliasOptions.Equal(o.AliasOptions) &&
+		s.Refs.Equal(o.Refs) && s.Routing.Equal(o.Routing)
 }
 
 // CNAME returns the name's canonical name, "" when it is not an alias.

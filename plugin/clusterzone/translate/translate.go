@@ -175,6 +175,9 @@ type Endpoint struct {
 	// Routing is the Route 53 routing policy (set-identifier and aws-*
 	// annotations); nil for almost every name. Shared by the Service's names.
 	Routing *table.Routing
+	// AliasOptions are the alias and aws-evaluate-target-health
+	// annotations; nil for almost every name. Shared by the Service's names.
+	AliasOptions *table.AliasOptions
 }
 
 // Problem is one piece of invalid input that was dropped.
@@ -221,7 +224,7 @@ func (r *Result) Equal(o *Result) bool {
 func (e Endpoint) equal(o Endpoint) bool {
 	return e.Name == o.Name && e.TTL == o.TTL && e.Kind == o.Kind && e.DualStack == o.DualStack &&
 		e.Everywhere == o.Everywhere && e.External.equal(o.External) && slices.Equal(e.Internal, o.Internal) &&
-		e.Refs.Equal(o.Refs) && e.Routing.Equal(o.Routing)
+		e.Refs.Equal(o.Refs) && e.Routing.Equal(o.Routing) && e.AliasOptions.Equal(o.AliasOptions)
 }
 
 func (a Addrs) equal(o Addrs) bool {
@@ -304,7 +307,7 @@ func Service(svc *corev1.Service, opts Options) Result {
 	routing := r.routing(ann)
 	internal := dedupIPs(clusterIPs(svc))
 	dual := strings.EqualFold(svc.Annotations[AnnotationAWSIPAddressType], "dualstack")
-	base := Endpoint{TTL: ttl, TTLSet: ttlSet, DualStack: dual, Internal: slices.Clip(internal), Routing: routing}
+	base := Endpoint{TTL: ttl, TTLSet: ttlSet, DualStack: dual, Internal: slices.Clip(internal), Routing: routing, AliasOptions: r.aliasOptions(ann)}
 	targets, hasTarget := ann.get(AnnotationTarget)
 	headless := svc.Spec.ClusterIP == corev1.ClusterIPNone && (svc.Spec.Type == corev1.ServiceTypeClusterIP || svc.Spec.Type == "")
 	switch {
