@@ -125,6 +125,10 @@ type FaultChange struct {
 	Type   string   // A, AAAA, TXT, ...
 	TTL    int64    // 0 for ALIAS records
 	Values []string // record values, or for an ALIAS record "ALIAS <zone id> <dns name>"
+	// SetIdentifier is the record set's SetIdentifier ("" for simple
+	// routing); Weight its Weight (nil when it has none).
+	SetIdentifier string
+	Weight        *int64
 }
 
 // String formats the change as "ACTION NAME TYPE".
@@ -650,11 +654,13 @@ func parseFaultChanges(body []byte) ([]FaultChange, error) {
 		Changes []struct {
 			Action string
 			Set    struct {
-				Name    string
-				Type    string
-				TTL     int64
-				Records []string `xml:"ResourceRecords>ResourceRecord>Value"`
-				Alias   *struct {
+				Name          string
+				Type          string
+				SetIdentifier string
+				Weight        *int64
+				TTL           int64
+				Records       []string `xml:"ResourceRecords>ResourceRecord>Value"`
+				Alias         *struct {
 					HostedZoneID string `xml:"HostedZoneId"`
 					DNSName      string
 				} `xml:"AliasTarget"`
@@ -670,7 +676,8 @@ func parseFaultChanges(body []byte) ([]FaultChange, error) {
 		if !strings.HasSuffix(name, ".") {
 			name += "."
 		}
-		fc := FaultChange{Action: c.Action, Name: name, Type: c.Set.Type, TTL: c.Set.TTL, Values: c.Set.Records}
+		fc := FaultChange{Action: c.Action, Name: name, Type: c.Set.Type, TTL: c.Set.TTL, Values: c.Set.Records,
+			SetIdentifier: c.Set.SetIdentifier, Weight: c.Set.Weight}
 		if c.Set.Alias != nil {
 			fc.Values = []string{"ALIAS " + c.Set.Alias.HostedZoneID + " " + c.Set.Alias.DNSName}
 		}

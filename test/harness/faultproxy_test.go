@@ -168,3 +168,24 @@ func TestRoute53Action(t *testing.T) {
 		}
 	}
 }
+
+func TestParseFaultChangesRouting(t *testing.T) {
+	body := `<?xml version="1.0" encoding="UTF-8"?>
+<ChangeResourceRecordSetsRequest xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><ChangeBatch><Changes>
+<Change><Action>UPSERT</Action><ResourceRecordSet><Name>web.example.org</Name><Type>A</Type><SetIdentifier>cluster-a</SetIdentifier><Weight>0</Weight><TTL>300</TTL><ResourceRecords><ResourceRecord><Value>192.0.2.1</Value></ResourceRecord></ResourceRecords></ResourceRecordSet></Change>
+<Change><Action>CREATE</Action><ResourceRecordSet><Name>simple.example.org.</Name><Type>A</Type><TTL>60</TTL><ResourceRecords><ResourceRecord><Value>192.0.2.2</Value></ResourceRecord></ResourceRecords></ResourceRecordSet></Change>
+</Changes></ChangeBatch></ChangeResourceRecordSetsRequest>`
+	got, err := parseFaultChanges([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("%d changes, want 2: %+v", len(got), got)
+	}
+	if got[0].SetIdentifier != "cluster-a" || got[0].Weight == nil || *got[0].Weight != 0 || got[0].Name != "web.example.org." {
+		t.Errorf("weighted change: %+v", got[0])
+	}
+	if got[1].SetIdentifier != "" || got[1].Weight != nil {
+		t.Errorf("simple change: %+v", got[1])
+	}
+}
