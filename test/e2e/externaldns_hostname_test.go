@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/clusterzone/clusterzone/test/harness"
 
@@ -49,22 +47,12 @@ func TestExternalDNSHostnameParity(t *testing.T) {
 	resolver.set("www.example.org.", "www.example.org. 60 IN A 192.0.2.80", "www.example.org. 60 IN AAAA 2001:db8::80")
 	r53 := r53Client(moto.URL)
 	ns := c.CreateNamespace(t, "hn")
-	ctx := context.Background()
-	ann := func(host string, kv ...string) map[string]string {
-		m := map[string]string{"external-dns.alpha.kubernetes.io/hostname": host}
-		for i := 0; i+1 < len(kv); i += 2 {
-			m["external-dns.alpha.kubernetes.io/"+kv[i]] = kv[i+1]
-		}
-		return m
-	}
+	ann := edAnnotations
 	clusterIP := func(name string, a map[string]string) *corev1.Service {
 		return &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Annotations: a},
 			Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "https", Port: 443}}}}
 	}
-	corpus := []struct {
-		svc     *corev1.Service
-		ingress []corev1.LoadBalancerIngress
-	}{
+	createServices(t, c, []serviceCase{
 		{dualStackService(ns, "other", ann("other.example.org")), []corev1.LoadBalancerIngress{{Hostname: otherLB}}},
 		{clusterIP("shop", ann("shop.example.org", "target", cdn)), nil},
 		{&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: ns, Annotations: ann("db.example.org")},
@@ -76,33 +64,8 @@ func TestExternalDNSHostnameParity(t *testing.T) {
 		// www, as ExternalDNS writes a batch in name order and Route 53
 		// wants an ALIAS's target first.
 		{clusterIP("zz", ann("zz.example.org", "target", "www.example.org", "alias", "true")), nil},
-	}
-	for _, s := range corpus {
-		if _, err := c.Admin.CoreV1().Services(ns).Create(ctx, s.svc, metav1.CreateOptions{}); err != nil {
-			t.Fatalf("creating Service %s: %v", s.svc.Name, err)
-		}
-		if s.ingress != nil {
-			c.SetLoadBalancerIngress(t, ns, s.svc.Name, s.ingress)
-		}
-	}
-
-	edns := func(zoneID string, extra ...string) {
-		t.Helper()
-		mark := len(proxy.Requests())
-		args := append([]string{
-			"--kubeconfig=" + c.AdminKubeconfig, "--namespace=" + ns,
-			"--source=service", "--provider=aws", "--registry=txt", "--txt-owner-id=" + takeoverOwner,
-			"--zone-id-filter=" + zoneID, "--domain-filter=example.org",
-			"--policy=sync", "--once", "--log-level=info",
-		}, extra...)
-		e := harness.StartExternalDNSEnv(t, append(append([]string(nil), moto.Env...), "AWS_ENDPOINT_URL_ROUTE_53="+proxy.URL), args...)
-		if err := e.Wait(t, 2*time.Minute); err != nil {
-			t.Fatalf("external-dns --once: %v\n%s", err, e.Log())
-		}
-		if logRejected(t, "ExternalDNS", proxy.Requests()[mark:]) > 0 {
-			t.Errorf("Route 53's rules rejected ExternalDNS's batches")
-		}
-	}
+	})
+	edns := func(zoneID string, extra ...string) { runExternalDNSOnce(t, c, moto, proxy, ns, zoneID, extra...) }
 	clusterzone := func(zoneID, extra string) []harness.FaultChange {
 		t.Helper()
 		mark := len(proxy.Requests())

@@ -41,22 +41,12 @@ func TestExternalDNSRoutingParity(t *testing.T) {
 	edZone := createHostedZone(t, r53, "example.org")
 	czZone := createHostedZone(t, r53, "example.org")
 	ns := c.CreateNamespace(t, "rt")
-	ctx := context.Background()
 	const hc = "abcdef11-2222-3333-4444-555555fedcba"
-	ann := func(host string, kv ...string) map[string]string {
-		m := map[string]string{"external-dns.alpha.kubernetes.io/hostname": host}
-		for i := 0; i+1 < len(kv); i += 2 {
-			m["external-dns.alpha.kubernetes.io/"+kv[i]] = kv[i+1]
-		}
-		return m
-	}
+	ann := edAnnotations
 	lbNLB := dualStackNLBService(ns, "nlb", "nlb.example.org")
 	lbNLB.Annotations["external-dns.alpha.kubernetes.io/set-identifier"] = "nlb-eu"
 	lbNLB.Annotations["external-dns.alpha.kubernetes.io/aws-weight"] = "7"
-	corpus := []struct {
-		svc     *corev1.Service
-		ingress []corev1.LoadBalancerIngress
-	}{
+	createServices(t, c, []serviceCase{
 		{dualStackService(ns, "w1", ann("weighted.example.org", "set-identifier", "w1", "aws-weight", "10")), []corev1.LoadBalancerIngress{{IP: "192.0.2.1"}, {IP: "2001:db8::1"}}},
 		{dualStackService(ns, "w2", ann("weighted2.example.org", "set-identifier", "w2", "aws-weight", "0", "ttl", "60")), []corev1.LoadBalancerIngress{{IP: "192.0.2.2"}}},
 		{dualStackService(ns, "lat", ann("latency.example.org", "set-identifier", "use1", "aws-region", "us-east-1")), []corev1.LoadBalancerIngress{{IP: "192.0.2.3"}}},
@@ -68,40 +58,19 @@ func TestExternalDNSRoutingParity(t *testing.T) {
 		// Two Services of one cluster at one name, each under its own set identifier.
 		{dualStackService(ns, "blue", ann("bg.example.org", "set-identifier", "blue", "aws-weight", "90")), []corev1.LoadBalancerIngress{{IP: "192.0.2.8"}}},
 		{dualStackService(ns, "green", ann("bg.example.org", "set-identifier", "green", "aws-weight", "10")), []corev1.LoadBalancerIngress{{IP: "192.0.2.9"}}},
-	}
-	for _, s := range corpus {
-		if _, err := c.Admin.CoreV1().Services(ns).Create(ctx, s.svc, metav1.CreateOptions{}); err != nil {
-			t.Fatalf("creating Service %s: %v", s.svc.Name, err)
-		}
-		c.SetLoadBalancerIngress(t, ns, s.svc.Name, s.ingress)
-	}
+	})
 
 	edns := func(zoneID string, extra ...string) *harness.ExternalDNS {
-		t.Helper()
-		args := append([]string{
-			"--kubeconfig=" + c.AdminKubeconfig, "--namespace=" + ns,
-			"--source=service", "--provider=aws", "--registry=txt", "--txt-owner-id=" + takeoverOwner,
-			"--zone-id-filter=" + zoneID, "--domain-filter=example.org",
-			"--policy=sync", "--once", "--log-level=info",
-		}, extra...)
-		e := harness.StartExternalDNSEnv(t, append(append([]string(nil), moto.Env...), "AWS_ENDPOINT_URL_ROUTE_53="+proxy.URL), args...)
-		if err := e.Wait(t, 2*time.Minute); err != nil {
-			t.Fatalf("external-dns --once: %v\n%s", err, e.Log())
-		}
-		return e
+		return runExternalDNSOnce(t, c, moto, proxy, ns, zoneID, extra...)
 	}
-	mark := len(proxy.Requests())
 	edns(edZone)
-	if logRejected(t, "ExternalDNS", proxy.Requests()[mark:]) > 0 {
-		t.Errorf("Route 53's rules rejected ExternalDNS's batches")
-	}
 	theirs := routedSnapshot(t, r53, edZone)
 	logSnapshot(t, "ExternalDNS v0.20's zone", theirs)
 	if len(theirs) < 20 {
 		t.Fatalf("ExternalDNS wrote %d record sets, want the whole corpus", len(theirs))
 	}
 
-	mark = len(proxy.Requests())
+	mark := len(proxy.Requests())
 	cd := harness.StartCoreDNS(t, route53Corefile(harness.FreePort(t), c.Kubeconfig, nlb.Addr, czZone, proxy.URL, "            interval 3s"), moto.Env...)
 	waitFullSyncs(t, cd, 3, 2)
 	cd.Stop(t)
@@ -165,6 +134,59 @@ func TestExternalDNSRoutingParity(t *testing.T) {
 	if strings.Join(onOwn, "\n") != strings.Join(onOurs, "\n") {
 		t.Errorf("ExternalDNS --dry-run plans on clusterzone's zone\n  %s\nbut on its own\n  %s", strings.Join(onOurs, "\n  "), strings.Join(onOwn, "\n  "))
 	}
+}
+
+// edAnnotations returns ExternalDNS annotations (alpha prefix): hostname
+// host, and the pairs kv after the prefix.
+func edAnnotations(host string, kv ...string) map[string]string {
+	m := map[string]string{"external-dns.alpha.kubernetes.io/hostname": host}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m["external-dns.alpha.kubernetes.io/"+kv[i]] = kv[i+1]
+	}
+	return m
+}
+
+// serviceCase is a Service of a corpus and the load-balancer ingress it
+// gets (nil: none).
+type serviceCase struct {
+	svc     *corev1.Service
+	ingress []corev1.LoadBalancerIngress
+}
+
+// createServices creates each Service and sets its ingress.
+func createServices(t *testing.T, c *harness.Cluster, cases []serviceCase) {
+	t.Helper()
+	for _, s := range cases {
+		if _, err := c.Admin.CoreV1().Services(s.svc.Namespace).Create(context.Background(), s.svc, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("creating Service %s: %v", s.svc.Name, err)
+		}
+		if s.ingress != nil {
+			c.SetLoadBalancerIngress(t, s.svc.Namespace, s.svc.Name, s.ingress)
+		}
+	}
+}
+
+// runExternalDNSOnce runs the real ExternalDNS (AWS provider, TXT registry
+// with clusterzone's owner id, policy sync, --once) on the Services of ns
+// into hosted zone zoneID through proxy, and fails the test when it fails
+// or Route 53's rules rejected a batch of it.
+func runExternalDNSOnce(t *testing.T, c *harness.Cluster, moto *harness.Moto, proxy *harness.FaultProxy, ns, zoneID string, extra ...string) *harness.ExternalDNS {
+	t.Helper()
+	mark := len(proxy.Requests())
+	args := append([]string{
+		"--kubeconfig=" + c.AdminKubeconfig, "--namespace=" + ns,
+		"--source=service", "--provider=aws", "--registry=txt", "--txt-owner-id=" + takeoverOwner,
+		"--zone-id-filter=" + zoneID, "--domain-filter=example.org",
+		"--policy=sync", "--once", "--log-level=info",
+	}, extra...)
+	e := harness.StartExternalDNSEnv(t, append(append([]string(nil), moto.Env...), "AWS_ENDPOINT_URL_ROUTE_53="+proxy.URL), args...)
+	if err := e.Wait(t, 2*time.Minute); err != nil {
+		t.Fatalf("external-dns --once: %v\n%s", err, e.Log())
+	}
+	if logRejected(t, "ExternalDNS", proxy.Requests()[mark:]) > 0 {
+		t.Errorf("Route 53's rules rejected ExternalDNS's batches")
+	}
+	return e
 }
 
 // routedSnapshot returns every record set of the zone but SOA and NS, as

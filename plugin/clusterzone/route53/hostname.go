@@ -2,6 +2,7 @@ package route53
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -129,16 +130,16 @@ func (d *desired) sameZone(z *zoneState) bool {
 // (else: the A/AAAA records its target resolves to). Pure: want is not
 // changed; the result is want itself or a copy.
 func (p planner) settle(z *zoneState, want map[rrKey]*desired) (map[rrKey]*desired, []problem) {
-	var names []string
+	seen := map[string]bool{}
 	for k, d := range want {
-		if d.withheld == "" && (k.typ == "CNAME" || d.sameZone(z)) && !slices.Contains(names, k.name) {
-			names = append(names, k.name)
+		if d.withheld == "" && (k.typ == "CNAME" || d.sameZone(z)) {
+			seen[k.name] = true
 		}
 	}
-	if len(names) == 0 {
+	if len(seen) == 0 {
 		return want, nil
 	}
-	slices.Sort(names)
+	names := slices.Sorted(maps.Keys(seen))
 	out := make(map[rrKey]*desired, len(want))
 	for k, d := range want {
 		out[k] = d
