@@ -22,12 +22,13 @@ import (
 // one moto_server behind Route 53's rules, with the same owner id, and
 // compares the zones: the same record sets (name, type, set identifier),
 // the same weights, regions, failover, geolocation, multivalue answers,
-// health checks, values and alias targets, and the same ownership TXT
+// health checks, geoproximity, values and alias targets, and the same ownership TXT
 // records with the same set identifiers and policies, also for two Services
 // at one name under their own set identifiers. The one difference
 // allowed is clusterzone's second TXT of an ALIAS A record (a-NAME beside
-// cname-NAME, for ExternalDNS v0.22+). Geoproximity is left out: moto drops
-// it. clusterzone taking over ExternalDNS's zone adds only that TXT. Then
+// cname-NAME, for ExternalDNS v0.22+). Geoproximity (by region with a
+// bias, and by coordinates) reads back through the rules proxy, which keeps
+// what moto drops. clusterzone taking over ExternalDNS's zone adds only that TXT. Then
 // ExternalDNS --dry-run plans the same on clusterzone's zone as on
 // its own: a hand-back changes nothing.
 func TestExternalDNSRoutingParity(t *testing.T) {
@@ -53,6 +54,8 @@ func TestExternalDNSRoutingParity(t *testing.T) {
 		{dualStackService(ns, "fo", ann("failover.example.org", "set-identifier", "primary", "aws-failover", "PRIMARY", "aws-health-check-id", hc)), []corev1.LoadBalancerIngress{{IP: "192.0.2.4"}}},
 		{dualStackService(ns, "geo", ann("geo.example.org", "set-identifier", "eu", "aws-geolocation-continent-code", "EU")), []corev1.LoadBalancerIngress{{IP: "192.0.2.5"}}},
 		{dualStackService(ns, "geoc", ann("geoc.example.org", "set-identifier", "us-wa", "aws-geolocation-country-code", "US", "aws-geolocation-subdivision-code", "WA")), []corev1.LoadBalancerIngress{{IP: "192.0.2.6"}}},
+		{dualStackService(ns, "gp", ann("gp.example.org", "set-identifier", "use1", "aws-geoproximity-region", "us-east-1", "aws-geoproximity-bias", "10")), []corev1.LoadBalancerIngress{{IP: "192.0.2.10"}}},
+		{dualStackService(ns, "gpc", ann("gpc.example.org", "set-identifier", "nyc", "aws-geoproximity-coordinates", "40.71,-74.01")), []corev1.LoadBalancerIngress{{IP: "192.0.2.11"}}},
 		{dualStackService(ns, "mv", ann("mv.example.org", "set-identifier", "mv1", "aws-multi-value-answer", "true")), []corev1.LoadBalancerIngress{{IP: "192.0.2.7"}, {IP: "2001:db8::7"}}},
 		{lbNLB, []corev1.LoadBalancerIngress{{Hostname: nlbHost}}},
 		// Two Services of one cluster at one name, each under its own set identifier.
@@ -94,7 +97,7 @@ func TestExternalDNSRoutingParity(t *testing.T) {
 	for _, k := range []string{
 		"weighted.example.org. A w1", "weighted.example.org. AAAA w1", "a-weighted.example.org. TXT w1",
 		"latency.example.org. A use1", "failover.example.org. A primary", "geo.example.org. A eu",
-		"geoc.example.org. A us-wa", "mv.example.org. AAAA mv1", "nlb.example.org. A nlb-eu", "nlb.example.org. AAAA nlb-eu",
+		"geoc.example.org. A us-wa", "gp.example.org. A use1", "gpc.example.org. A nyc", "mv.example.org. AAAA mv1", "nlb.example.org. A nlb-eu", "nlb.example.org. AAAA nlb-eu",
 		"cname-nlb.example.org. TXT nlb-eu", "aaaa-nlb.example.org. TXT nlb-eu",
 		"bg.example.org. A blue", "bg.example.org. A green", "a-bg.example.org. TXT blue", "a-bg.example.org. TXT green",
 	} {
@@ -209,6 +212,12 @@ func routedSnapshot(t *testing.T, c *route53.Client, zoneID string) map[string]s
 		}
 		if g := rr.GeoLocation; g != nil {
 			v += fmt.Sprintf(" geo=%s/%s/%s", aws.ToString(g.ContinentCode), aws.ToString(g.CountryCode), aws.ToString(g.SubdivisionCode))
+		}
+		if g := rr.GeoProximityLocation; g != nil {
+			v += fmt.Sprintf(" geoproximity=%s/%s/%d", aws.ToString(g.AWSRegion), aws.ToString(g.LocalZoneGroup), aws.ToInt32(g.Bias))
+			if c := g.Coordinates; c != nil {
+				v += fmt.Sprintf("/%s,%s", aws.ToString(c.Latitude), aws.ToString(c.Longitude))
+			}
 		}
 		if rr.MultiValueAnswer != nil {
 			v += fmt.Sprintf(" multivalue=%t", *rr.MultiValueAnswer)

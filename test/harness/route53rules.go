@@ -78,8 +78,12 @@ import (
 // lists the zone from moto and compares it with the expected zone; a
 // difference is repaired and fails the test (Mismatches has them).
 //
-// Everything else (ListResourceRecordSets, GetChange, hosted zones, tags) is
-// passed through. The proxy is closed by t.Cleanup.
+// Listing: ListResourceRecordSets is answered from moto's listing, with
+// Route 53's paging, and with the fields moto drops (geoproximity, IP-based
+// routing, traffic policy instance) put back from the proxy's record sets,
+// so that clients read back what Route 53 would hold.
+//
+// Everything else (GetChange, hosted zones, tags) is passed through. The proxy is closed by t.Cleanup.
 type Route53Rules struct {
 	// URL is "http://127.0.0.1:PORT".
 	URL string
@@ -1239,10 +1243,17 @@ func checkGroup(name, typ string, keys []rrsKey, after map[rrsKey]rrsEnt, added 
 	return msgs
 }
 
-// setListing records moto's listing of the zone as it is now (nil: unknown).
+// setListing records moto's listing of the zone as it is now (nil:
+// unknown), with the fields moto drops put back from z.sets.
 func (z *rulesZone) setListing(listed []r53Set) {
 	if listed != nil {
 		listed = slices.Clone(listed)
+		for i := range listed {
+			if e, ok := z.sets[listed[i].key()]; ok && e.set.motoFingerprint() == listed[i].motoFingerprint() {
+				listed[i].GeoProximityLocation, listed[i].CidrRoutingConfig, listed[i].TrafficPolicyInstanceID =
+					e.set.GeoProximityLocation, e.set.CidrRoutingConfig, e.set.TrafficPolicyInstanceID
+			}
+		}
 		sort.SliceStable(listed, func(i, j int) bool { return listOrder(listed[i].key(), listed[j].key()) < 0 })
 	}
 	z.listMu.Lock()

@@ -628,3 +628,34 @@ func TestRoute53RulesPaging(t *testing.T) {
 	}
 	wantKeys(t, m, id, want...)
 }
+
+// TestRoute53RulesKeepsGeoproximity: moto drops a record set's
+// GeoProximityLocation; a listing through the rules has it back, as Route
+// 53 would, and a DELETE must name it.
+func TestRoute53RulesKeepsGeoproximity(t *testing.T) {
+	m, c, id := newRulesZone(t)
+	gp := rrs("gp.example.org", "A", 60, "192.0.2.1")
+	gp.SetIdentifier = aws.String("use1")
+	gp.GeoProximityLocation = &types.GeoProximityLocation{AWSRegion: aws.String("us-east-1"), Bias: aws.Int32(10)}
+	mustChange(t, c, id, chg(types.ChangeActionCreate, gp))
+	var got *types.GeoProximityLocation
+	for _, s := range listAll(t, c, id) {
+		if aws.ToString(s.Name) == "gp.example.org." {
+			got = s.GeoProximityLocation
+		}
+	}
+	if got == nil || aws.ToString(got.AWSRegion) != "us-east-1" || aws.ToInt32(got.Bias) != 10 {
+		t.Fatalf("listed GeoProximityLocation %+v, want us-east-1 with bias 10", got)
+	}
+	for _, s := range listAll(t, Route53Client(m.ServerURL), id) {
+		if aws.ToString(s.Name) == "gp.example.org." && s.GeoProximityLocation != nil {
+			t.Logf("moto now keeps GeoProximityLocation itself")
+		}
+	}
+	other := gp
+	other.GeoProximityLocation = &types.GeoProximityLocation{AWSRegion: aws.String("us-east-1"), Bias: aws.Int32(20)}
+	wantInvalidChangeBatch(t, changeBatch(c, id, chg(types.ChangeActionDelete, other)),
+		"Tried to delete resource record set [name='gp.example.org.', type='A', set-identifier='use1'] but the values provided do not match the current values")
+	mustChange(t, c, id, chg(types.ChangeActionDelete, gp))
+	wantKeys(t, m, id)
+}
