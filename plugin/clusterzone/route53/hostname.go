@@ -44,9 +44,8 @@ func hostTargets(set *table.RecordSet, v table.View) []string {
 func (b recordBuilder) hostnameForm(s sourced, routing *table.Routing, resource string) ([]*desired, *problem) {
 	set := &s.e.Set
 	hosts := hostTargets(set, s.v)
-	resolved := b.addressSets(s, routing, resource)
 	if len(hosts) == 0 {
-		return resolved, nil
+		return b.addressSets(s, routing, resource), nil
 	}
 	opts := table.AliasOptions{}
 	if set.AliasOptions != nil {
@@ -64,6 +63,7 @@ func (b recordBuilder) hostnameForm(s sourced, routing *table.Routing, resource 
 		}
 		return b.aliasSets(set, host, zoneID, opts, routing, resource, nil), nil
 	}
+	resolved := b.addressSets(s, routing, resource) // the form of last resort
 	switch {
 	case !only:
 		return resolved, nil // IPs of its own beside the hostnames
@@ -251,10 +251,11 @@ func (p planner) replaceable(z *zoneState, k rrKey, rs *types.ResourceRecordSet,
 // for the resource that owns o there: a record of one Service moving
 // between A/AAAA and CNAME. nil when there is none.
 func replacedBy(k rrKey, o ownership, want map[rrKey]*desired) *desired {
-	for _, t := range []string{"A", "AAAA", "CNAME"} {
-		if t == k.typ || (t != "CNAME") == (k.typ != "CNAME") {
-			continue
-		}
+	others := []string{"CNAME"}
+	if k.typ == "CNAME" {
+		others = []string{"A", "AAAA"}
+	}
+	for _, t := range others {
 		if d := want[rrKey{k.name, t}]; d != nil && d.withheld == "" && d.resource == o.labels[externaldns.LabelResource] {
 			return d
 		}

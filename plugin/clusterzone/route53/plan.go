@@ -539,34 +539,18 @@ func (p planner) planKey(z *zoneState, k rrKey, want map[rrKey]*desired) (*unit,
 
 // typeClash says why a record set of k's type cannot be created beside
 // what Route 53 holds at k's name: a CNAME shares its name with nothing,
-// so the other side must be this owner's to replace, and be going.
+// so the other side must be this owner's to replace, and be going (for a
+// CNAME, cnameBlocked, the rule settle applied).
 func (p planner) typeClash(z *zoneState, k rrKey, w *desired, want map[rrKey]*desired) string {
-	clash := func(t string) string {
-		if want[rrKey{k.name, t}] != nil {
-			return fmt.Sprintf("%s records are wanted there too", t)
-		}
-		for _, rs := range z.at(k.name, t) {
-			if !p.replaceable(z, rrKey{k.name, t}, rs, w.resource) {
-				if t == "CNAME" {
-					return "a CNAME exists there"
-				}
-				return fmt.Sprintf("%s records exist there", t)
-			}
-		}
-		return ""
+	if k.typ == "CNAME" {
+		return p.cnameBlocked(z, k.name, w, want)
 	}
-	if k.typ != "CNAME" {
-		return clash("CNAME")
+	if want[rrKey{k.name, "CNAME"}] != nil {
+		return "CNAME records are wanted there too"
 	}
-	for _, t := range z.typesAt(k.name) {
-		switch t {
-		case "CNAME":
-		case "A", "AAAA":
-			if why := clash(t); why != "" {
-				return why
-			}
-		default:
-			return fmt.Sprintf("%s records exist there", t)
+	for _, rs := range z.at(k.name, "CNAME") {
+		if !p.replaceable(z, rrKey{k.name, "CNAME"}, rs, w.resource) {
+			return "a CNAME exists there"
 		}
 	}
 	return ""
